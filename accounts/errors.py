@@ -1,0 +1,45 @@
+"""Account failures, each with a stable code."""
+
+from chatproject.errors import ConflictError, ForbiddenError, NotAuthenticatedError, NotFoundError
+
+
+class EmailTakenError(ConflictError):
+    """Registration with an email that already has an account."""
+
+    code = "email_exists"
+    message = "email already exists"
+
+
+class UserNotFoundError(NotFoundError):
+    """No account has that email (or id)."""
+
+    code = "user_not_found"
+    message = "user not found"
+
+
+class InvalidPasswordError(NotAuthenticatedError):
+    """The password does not match."""
+
+    code = "invalid_password"
+    message = "invalid password"
+
+
+class AccountDisabledError(ForbiddenError):
+    """The account was deactivated by staff."""
+
+    code = "account_disabled"
+    message = "account disabled"
+
+
+class InvalidRefreshTokenError(NotAuthenticatedError):
+    """The refresh token is malformed, expired, blacklisted, of the wrong type, or its user is gone."""
+
+    code = "invalid_refresh_token"
+    message = "invalid refresh token"
+
+
+class TokenNotYoursError(ForbiddenError):
+    """A refresh token that belongs to another user."""
+
+    code = "token_not_yours"
+    message = "refresh token belongs to another user"

@@ -1,0 +1,173 @@
+"""Account writes: registration, tokens, deactivation."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.errors import (
+    AccountDisabledError,
+    EmailTakenError,
+    InvalidPasswordError,
+    InvalidRefreshTokenError,
+    TokenNotYoursError,
+)
+from accounts.models import User
+from accounts.selectors import user_get_by_email
+from chatproject.errors import InvalidError
+from realtime.events import broadcast_on_commit
+from realtime.groups import user_group
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """An access token and the refresh token that renews it."""
+
+    access_token: str
+    refresh_token: str
+
+
+def _issue_tokens(user: User) -> TokenPair:
+    refresh = RefreshToken.for_user(user)  # records an OutstandingToken row
+    return TokenPair(access_token=str(refresh.access_token), refresh_token=str(refresh))
+
+
+@transaction.atomic
+def user_register(*, username: str, email: str, password: str) -> User:
+    """Create an account after Django's password validators accept the password.
+
+    Raises InvalidError (weak password), EmailTakenError.
+    """
+    email = User.objects.normalize_email(email.strip())
+    candidate = User(username=username, email=email)
+    try:
+        validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        messages = list(exc.messages)
+        raise InvalidError(f"password: {messages[0]}", fields={"password": messages}) from None
+    if User.objects.filter(email__iexact=email).exists():
+        raise EmailTakenError()
+    candidate.password = make_password(password)
+    try:
+        # A savepoint, so a lost race leaves the outer transaction usable.
+        with transaction.atomic():
+            candidate.save()
+    except IntegrityError:
+        # Two registrations raced past the exists() check; the unique index decided.
+        raise EmailTakenError() from None
+    return candidate
+
+
+def user_login(*, email: str, password: str) -> TokenPair:
+    """Check the credentials and issue a token pair.
+
+    Raises UserNotFoundError, InvalidPasswordError, AccountDisabledError.
+    """
+    try:
+        user = user_get_by_email(email=email)
+    except Exception:
+        # Spend the same hashing time as a real check, so timing says less about which emails exist.
+        User().set_password(password)
+        raise
+    if not user.check_password(password):
+        raise InvalidPasswordError()
+    if not user.is_active:
+        raise AccountDisabledError()
+    return _issue_tokens(user)
+
+
+def _parse_refresh(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)  # type: ignore[arg-type]  # verifies signature, expiry, type, blacklist
+    except TokenError:
+        raise InvalidRefreshTokenError() from None
+
+
+@transaction.atomic
+def token_refresh(*, refresh_token: str) -> TokenPair:
+    """Rotate a refresh token: blacklist it and issue a new pair.
+
+    Locks the token's OutstandingToken row, so two concurrent refreshes of one token yield one new pair.
+    Raises InvalidRefreshTokenError, AccountDisabledError.
+    """
+    token = _parse_refresh(refresh_token)
+    user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise InvalidRefreshTokenError()
+    if not user.is_active:
+        raise AccountDisabledError()
+    outstanding = (
+        OutstandingToken.objects.select_for_update().filter(jti=token.payload[jwt_settings.JTI_CLAIM]).first()
+    )
+    if outstanding is None:
+        raise InvalidRefreshTokenError()
+    _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+    if not created:
+        raise InvalidRefreshTokenError()
+    return _issue_tokens(user)
+
+
+class _RefreshIgnoringBlacklist(RefreshToken):
+    """Full signature, expiry and type checks, but a revoked token still parses (logout is idempotent)."""
+
+    def check_blacklist(self) -> None:
+        """Skip: revoking twice is not an error."""
+
+
+@transaction.atomic
+def token_revoke(*, user: User, refresh_token: str) -> None:
+    """Log out: blacklist one of the user's refresh tokens (already revoked is fine).
+
+    Raises InvalidRefreshTokenError (malformed or expired), TokenNotYoursError.
+    """
+    try:
+        token = _RefreshIgnoringBlacklist(refresh_token)  # type: ignore[arg-type]
+    except TokenError:
+        raise InvalidRefreshTokenError() from None
+    if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise TokenNotYoursError()
+    outstanding = OutstandingToken.objects.filter(jti=token.payload[jwt_settings.JTI_CLAIM]).first()
+    if outstanding is None:
+        raise InvalidRefreshTokenError()
+    BlacklistedToken.objects.get_or_create(token=outstanding)
+
+
+def _blacklist_all(user: User) -> int:
+    pending = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
+        blacklistedtoken__isnull=False
+    )
+    rows = [BlacklistedToken(token=token) for token in pending]
+    BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> User:
+    """Ban: deactivate, blacklist every outstanding refresh token, close every socket of the user.
+
+    Access tokens stop working at once because authentication reads `is_active` on each use.
+    Broadcasts `account_disabled` to the user's group (sockets close with 4403).
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    _blacklist_all(user)
+    broadcast_on_commit(user_group(user.pk), "account_disabled", {"user_id": user.pk})
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, user: User) -> User:
+    """Unban: the user may log in again (old refresh tokens stay revoked)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    return user

@@ -1,0 +1,87 @@
+"""The DRF exception handler: the only place an error becomes an HTTP response."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from chatproject.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+# Database outages surface as these; answer 503 and let clients retry.
+DB_DOWN_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = "5"
+
+
+def error_response(
+    message: str, code: str, status_code: int, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    """Build the one error shape: {"error", "code", ...extra}."""
+    body: dict[str, Any] = {"error": message, "code": code, **extra}
+    return Response(body, status=status_code, headers=headers)
+
+
+def _flatten_fields(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {
+            key: [str(v) for v in value] if isinstance(value, list) else str(value)
+            for key, value in detail.items()
+        }
+    return {"non_field_errors": [str(v) for v in detail] if isinstance(detail, list) else [str(detail)]}
+
+
+def _first_message(fields: dict[str, Any]) -> str:
+    for key, value in fields.items():
+        text = value[0] if isinstance(value, list) and value else value
+        if key == "non_field_errors":
+            return str(text)
+        return f"{key}: {text}"
+    return "invalid request"
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Map DomainError, DRF and database errors to {"error": ..., "code": ...}."""
+    if isinstance(exc, DomainError):
+        headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.status_code == 503 else None
+        return Response(exc.as_dict(), status=exc.status_code, headers=headers)
+    if isinstance(exc, exceptions.ParseError):
+        return error_response("invalid json", "invalid_json", status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten_fields(exc.detail)
+        return error_response(_first_message(fields), "invalid", 400, fields=fields)
+    if isinstance(exc, exceptions.Throttled):
+        wait = int(exc.wait) + 1 if exc.wait is not None else 1
+        return error_response("rate limit exceeded", "rate_limited", 429, headers={"Retry-After": str(wait)})
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        message = exc.detail if isinstance(exc.detail, str) else "invalid token"
+        if isinstance(exc.detail, dict):
+            message = str(exc.detail.get("detail", "invalid token"))
+        return error_response(str(message), exc.default_code, 401, headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, exceptions.APIException):
+        return error_response(str(exc.detail), exc.default_code, exc.status_code)
+    if isinstance(exc, Http404):
+        return error_response("not found", "not_found", 404)
+    if isinstance(exc, PermissionDenied):
+        return error_response("forbidden", "forbidden", 403)
+    if isinstance(exc, DB_DOWN_ERRORS) or _is_pool_timeout(exc):
+        logger.warning("database unavailable: %s", exc)
+        return error_response(
+            "service unavailable", "service_unavailable", 503, headers={"Retry-After": RETRY_AFTER_SECONDS}
+        )
+    if isinstance(exc, DatabaseError):
+        logger.exception("database error")
+    return None
+
+
+def _is_pool_timeout(exc: Exception) -> bool:
+    # psycopg_pool.PoolTimeout is not a Django DatabaseError; import lazily (SQLite has no pool).
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, PoolTimeout)

@@ -1,0 +1,23 @@
+"""Root URL configuration."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from chatproject import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/", include("accounts.urls")),
+    path("api/", include("chats.urls")),
+    path("api/", include("messaging.urls")),
+    path("api/", include("realtime.urls")),
+]
+
+handler400 = "chatproject.views.bad_request"
+handler403 = "chatproject.views.permission_denied"
+handler404 = "chatproject.views.not_found"
+handler500 = "chatproject.views.server_error"

@@ -1,0 +1,90 @@
+"""Shared fixtures: users, API clients, and the broadcasts that leave after commit."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+import realtime.events
+from accounts.tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles_and_cache(settings: Any) -> Iterator[None]:
+    """Every test starts with empty throttle counters and generous rates (throttle tests lower them)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": dict.fromkeys(
+            settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "10000/min"
+        ),
+    }
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    """An active user whose password is `password`-free: use `user_password`."""
+    return UserFactory()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """An unauthenticated DRF test client."""
+    return APIClient()
+
+
+def bearer(user: Any) -> str:
+    """A fresh access token for `user`, as an Authorization header value."""
+    return f"Bearer {RefreshToken.for_user(user).access_token}"
+
+
+@pytest.fixture
+def auth_client(user: Any) -> APIClient:
+    """A DRF test client authenticated as `user` with a real JWT."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=bearer(user))
+    return client
+
+
+@pytest.fixture
+def make_client() -> Any:
+    """Factory: an authenticated client for any user."""
+
+    def make(for_user: Any) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=bearer(for_user))
+        return client
+
+    return make
+
+
+@dataclass
+class SentEvent:
+    """One broadcast that left after commit."""
+
+    group: str
+    event: str
+    payload: dict[str, Any]
+
+
+@pytest.fixture
+def chat_events(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> Iterator[list[SentEvent]]:
+    """Record every broadcast that actually leaves (after commit), while still delivering it."""
+    sent: list[SentEvent] = []
+    original = realtime.events.send_to_group
+
+    def recording(group: str, event: str, payload: dict[str, Any], **extra: Any) -> None:
+        sent.append(SentEvent(group, event, payload))
+        original(group, event, payload, **extra)
+
+    monkeypatch.setattr(realtime.events, "send_to_group", recording)
+    with django_capture_on_commit_callbacks(execute=True):
+        yield sent
