@@ -74,17 +74,18 @@ class SentEvent:
 
 
 @pytest.fixture
-def chat_events(
-    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
-) -> Iterator[list[SentEvent]]:
-    """Record every broadcast that actually leaves (after commit), while still delivering it."""
+def chat_events(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> list[SentEvent]:
+    """Record every broadcast that actually leaves (after a real commit), while still delivering it.
+
+    Uses the transactional database, so on_commit callbacks run when the service's transaction
+    commits, exactly as in production, and a rolled-back write records nothing.
+    """
     sent: list[SentEvent] = []
     original = realtime.events.send_to_group
 
-    def recording(group: str, event: str, payload: dict[str, Any], **extra: Any) -> None:
+    def recording(group: str, event: str, payload: dict[str, Any]) -> None:
         sent.append(SentEvent(group, event, payload))
-        original(group, event, payload, **extra)
+        original(group, event, payload)
 
     monkeypatch.setattr(realtime.events, "send_to_group", recording)
-    with django_capture_on_commit_callbacks(execute=True):
-        yield sent
+    return sent

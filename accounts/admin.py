@@ -1,7 +1,5 @@
 """User admin: find people, ban and unban them through accounts.services."""
 
-from typing import ClassVar
-
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
@@ -28,7 +26,7 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "username", "password1", "password2")}),
     )
-    actions: ClassVar = ["deactivate_users", "reactivate_users"]
+    actions = ("deactivate_users", "reactivate_users")
 
     @admin.action(description="Deactivate (ban) selected users", permissions=["change"])
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -1,7 +1,20 @@
 """Account reads."""
 
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Lower
+
 from accounts.errors import UserNotFoundError
 from accounts.models import User
+
+
+def users_with_email(*, email: str) -> QuerySet[User]:
+    """Users whose email equals `email` case-insensitively (zero or one row).
+
+    Compares LOWER(email) = LOWER(%s), the exact expression of the unique index
+    accounts_user_email_ci_unique, so PostgreSQL answers from that index; `email__iexact`
+    would compare UPPER(...) and scan the table.
+    """
+    return User.objects.alias(email_ci=Lower("email")).filter(email_ci=Lower(Value(email.strip())))
 
 
 def user_get_by_email(*, email: str) -> User:
@@ -10,7 +23,7 @@ def user_get_by_email(*, email: str) -> User:
     Raises UserNotFoundError.
     """
     try:
-        return User.objects.get(email__iexact=email.strip())
+        return users_with_email(email=email).get()
     except User.DoesNotExist:
         raise UserNotFoundError() from None
 

@@ -4,26 +4,38 @@ from typing import Any
 
 from rest_framework import serializers
 
+from chatproject.fields import StrictCharField
+
+
+class StrictEmailField(serializers.EmailField):
+    """An EmailField that refuses non-strings, so `"email": 5` is a type error, not a bad address."""
+
+    def to_internal_value(self, data: Any) -> str:
+        """Accept only a JSON string."""
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
+
 
 class RegisterSerializer(serializers.Serializer[Any]):
     """POST /api/register body."""
 
-    username = serializers.CharField(min_length=1, max_length=100, trim_whitespace=True)
-    email = serializers.EmailField(max_length=255)
-    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    username = StrictCharField(min_length=1, max_length=100, trim_whitespace=True)
+    email = StrictEmailField(max_length=255)
+    password = StrictCharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
 
 class LoginSerializer(serializers.Serializer[Any]):
     """POST /api/login body."""
 
-    email = serializers.CharField(max_length=255)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    email = StrictCharField(max_length=255)
+    password = StrictCharField(max_length=128, trim_whitespace=False)
 
 
 class RefreshTokenSerializer(serializers.Serializer[Any]):
     """POST /api/refresh and /api/logout body."""
 
-    refresh_token = serializers.CharField(max_length=4096)
+    refresh_token = StrictCharField(max_length=4096)
 
 
 class UserSerializer(serializers.Serializer[Any]):

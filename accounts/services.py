@@ -18,9 +18,10 @@ from accounts.errors import (
     InvalidPasswordError,
     InvalidRefreshTokenError,
     TokenNotYoursError,
+    UserNotFoundError,
 )
 from accounts.models import User
-from accounts.selectors import user_get_by_email
+from accounts.selectors import user_get_by_email, users_with_email
 from chatproject.errors import InvalidError
 from realtime.events import broadcast_on_commit
 from realtime.groups import user_group
@@ -52,7 +53,7 @@ def user_register(*, username: str, email: str, password: str) -> User:
     except DjangoValidationError as exc:
         messages = list(exc.messages)
         raise InvalidError(f"password: {messages[0]}", fields={"password": messages}) from None
-    if User.objects.filter(email__iexact=email).exists():
+    if users_with_email(email=email).exists():
         raise EmailTakenError()
     candidate.password = make_password(password)
     try:
@@ -65,14 +66,15 @@ def user_register(*, username: str, email: str, password: str) -> User:
     return candidate
 
 
+@transaction.atomic
 def user_login(*, email: str, password: str) -> TokenPair:
-    """Check the credentials and issue a token pair.
+    """Check the credentials and issue a token pair (recorded as an OutstandingToken).
 
     Raises UserNotFoundError, InvalidPasswordError, AccountDisabledError.
     """
     try:
         user = user_get_by_email(email=email)
-    except Exception:
+    except UserNotFoundError:
         # Spend the same hashing time as a real check, so timing says less about which emails exist.
         User().set_password(password)
         raise
@@ -94,12 +96,16 @@ def _parse_refresh(raw: str) -> RefreshToken:
 def token_refresh(*, refresh_token: str) -> TokenPair:
     """Rotate a refresh token: blacklist it and issue a new pair.
 
-    Locks the token's OutstandingToken row, so two concurrent refreshes of one token yield one new pair.
+    Locks the user row, then the token's OutstandingToken row: two concurrent refreshes of one token
+    yield one new pair, and a refresh racing user_deactivate (which takes the same user lock) either
+    finishes first, so its new token is blacklisted by the ban, or sees the user inactive.
     Raises InvalidRefreshTokenError, AccountDisabledError.
     """
     token = _parse_refresh(refresh_token)
     user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
-    user = User.objects.filter(pk=user_id).first()
+    if user_id is None:
+        raise InvalidRefreshTokenError()
+    user = User.objects.select_for_update().filter(pk=user_id).first()
     if user is None:
         raise InvalidRefreshTokenError()
     if not user.is_active:

@@ -1,10 +1,17 @@
 """Per-client-address throttles for the auth endpoints."""
 
+import logging
 from typing import Any
 
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from chatproject.errors import ServiceUnavailableError
+
+logger = logging.getLogger(__name__)
 
 
 class ClientAddressThrottle(SimpleRateThrottle):
@@ -15,11 +22,37 @@ class ClientAddressThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         """The configured rate for this scope."""
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)  # type: ignore[no-any-return]
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
+        return None if rate is None else str(rate)
+
+    def get_ident(self, request: Request) -> str:
+        """The client address: REMOTE_ADDR, or the NUM_PROXIES-th address from the right of X-Forwarded-For.
+
+        DRF trusts the whole client-supplied X-Forwarded-For when NUM_PROXIES is unset, which lets
+        anyone dodge the limit by inventing a header; here unset means "no proxy".
+        """
+        num_proxies = api_settings.NUM_PROXIES or 0
+        remote_addr: str = request.META.get("REMOTE_ADDR", "")
+        xff = request.META.get("HTTP_X_FORWARDED_FOR")
+        if num_proxies <= 0 or not xff:
+            return remote_addr
+        addrs = [part.strip() for part in xff.split(",")]
+        return addrs[-min(num_proxies, len(addrs))]
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         """One counter per scope and client address."""
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        """SimpleRateThrottle's check; a cache outage is a 503, not a 500 (and never an open door).
+
+        Raises ServiceUnavailableError.
+        """
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as exc:
+            logger.warning("throttle cache unavailable: %s", exc)
+            raise ServiceUnavailableError() from exc
 
 
 class RegisterThrottle(ClientAddressThrottle):

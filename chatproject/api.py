@@ -49,26 +49,29 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainError):
         headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.status_code == 503 else None
         return Response(exc.as_dict(), status=exc.status_code, headers=headers)
-    if isinstance(exc, exceptions.ParseError):
+    if isinstance(exc, exceptions.ParseError) or _raised_by_parser(exc):
         return error_response("invalid json", "invalid_json", status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten_fields(exc.detail)
         return error_response(_first_message(fields), "invalid", 400, fields=fields)
     if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait) + 1 if exc.wait is not None else 1
+        seconds = getattr(exc, "wait", None)
+        wait = int(seconds) + 1 if seconds is not None else 1
         return error_response("rate limit exceeded", "rate_limited", 429, headers={"Retry-After": str(wait)})
-    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        message = exc.detail if isinstance(exc.detail, str) else "invalid token"
-        if isinstance(exc.detail, dict):
-            message = str(exc.detail.get("detail", "invalid token"))
-        return error_response(str(message), exc.default_code, 401, headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, exceptions.NotAuthenticated):
+        return error_response(
+            "authentication required", "not_authenticated", 401, headers=_www_authenticate(exc)
+        )
+    if isinstance(exc, exceptions.AuthenticationFailed):
+        message, code = _auth_failure(exc)
+        return error_response(message, code, 401, headers=_www_authenticate(exc))
     if isinstance(exc, exceptions.APIException):
         return error_response(str(exc.detail), exc.default_code, exc.status_code)
     if isinstance(exc, Http404):
         return error_response("not found", "not_found", 404)
     if isinstance(exc, PermissionDenied):
         return error_response("forbidden", "forbidden", 403)
-    if isinstance(exc, DB_DOWN_ERRORS) or _is_pool_timeout(exc):
+    if is_database_unavailable(exc):
         logger.warning("database unavailable: %s", exc)
         return error_response(
             "service unavailable", "service_unavailable", 503, headers={"Retry-After": RETRY_AFTER_SECONDS}
@@ -78,7 +81,40 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return None
 
 
-def _is_pool_timeout(exc: Exception) -> bool:
+def _raised_by_parser(exc: Exception) -> bool:
+    # DRF's JSONParser turns only ValueError into ParseError; JSON nested deeper than the
+    # interpreter's recursion limit raises RecursionError from inside it. Bad input, not a crash.
+    if isinstance(exc, exceptions.APIException):
+        return False
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_globals.get("__name__") == "rest_framework.parsers":
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def _auth_failure(exc: exceptions.AuthenticationFailed) -> tuple[str, str]:
+    # simplejwt's exceptions put {"detail": ..., "code": ...} in `detail` (get_codes() then reports
+    # only the generic code); ours carry a plain message with its own code.
+    detail = exc.detail
+    if isinstance(detail, dict):
+        return str(detail.get("detail", "invalid or expired token")), str(detail.get("code", "invalid_token"))
+    codes = exc.get_codes()
+    return str(detail), codes if isinstance(codes, str) else exc.default_code
+
+
+def _www_authenticate(exc: exceptions.APIException) -> dict[str, str]:
+    # DRF stores the authenticator's header on the exception before calling the handler.
+    return {"WWW-Authenticate": getattr(exc, "auth_header", None) or "Bearer"}
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached (as opposed to a bad query)."""
+    return isinstance(exc, DB_DOWN_ERRORS) or _is_pool_timeout(exc)
+
+
+def _is_pool_timeout(exc: BaseException) -> bool:
     # psycopg_pool.PoolTimeout is not a Django DatabaseError; import lazily (SQLite has no pool).
     try:
         from psycopg_pool import PoolTimeout

@@ -11,7 +11,8 @@ class ErrorSerializer(serializers.Serializer[Any]):
 
     error = serializers.CharField()
     code = serializers.CharField()
-    fields = serializers.DictField(required=False)
+    # DRF's metaclass pops declared fields, so this does not shadow Serializer.fields at runtime.
+    fields = serializers.DictField(required=False)  # type: ignore[assignment]
 
 
 def error_response(description: str, message: str, code: str) -> OpenApiResponse:

@@ -106,17 +106,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache ---------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# channels-redis offers two layers; pub/sub measured about 10x lower fan-out latency here
+# (bench/channel_layers.py, README "Channel layer"). Both deliver at most once; PostgreSQL and `seq`
+# make delivery complete (gap repair and resume), so the weaker buffering of pub/sub costs nothing.
+CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="pubsub")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "capacity": env.int("CHANNEL_CAPACITY", default=1000),
-                "expiry": 60,
-            },
+    if CHANNEL_LAYER == "core":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "capacity": env.int("CHANNEL_CAPACITY", default=1000), "expiry": 60},
+            }
         }
-    }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        }
     # Throttle counters live here, so limits hold across several Daphne processes.
     CACHES = {
         "default": {
@@ -189,6 +194,19 @@ MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
 # Whole-request body limit for JSON APIs; far above any valid message.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
 
+# --- WebSocket ------------------------------------------------------------------------------
+# Origins a browser handshake may come from; patterns as in ALLOWED_HOSTS, or with a scheme.
+WS_ALLOWED_ORIGINS: list[str] = env.list("WS_ALLOWED_ORIGINS", default=ALLOWED_HOSTS)
+WS_TICKET_SECONDS = env.int("WS_TICKET_SECONDS", default=30)
+# Larger frames close the socket with 1009 (Daphne enforces the same with --websocket-max-message-size).
+WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=64 * 1024)
+WS_SEND_RATE_PER_SECOND = env.int("WS_SEND_RATE_PER_SECOND", default=20)
+WS_TYPING_INTERVAL_SECONDS = env.float("WS_TYPING_INTERVAL_SECONDS", default=2.0)
+# Most messages replayed per chat on resume or gap repair; beyond it the client pages over REST.
+WS_REPLAY_LIMIT = env.int("WS_REPLAY_LIMIT", default=1000)
+# How often each process pings Redis; on failure its sockets close with 1013.
+WS_LAYER_CHECK_SECONDS = env.float("WS_LAYER_CHECK_SECONDS", default=2.0)
+
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -217,7 +235,8 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Production sends the full HSTS header (check --deploy W021); SECURE_HSTS_PRELOAD=0 opts out.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

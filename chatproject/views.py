@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import sys
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -13,6 +14,9 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from chatproject.api import is_database_unavailable
+from chatproject.middleware import service_unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -102,5 +106,12 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    """JSON 500 that leaks nothing."""
+    """JSON 500 that leaks nothing; 503 when the failure was the database being unreachable.
+
+    Django calls this while handling the exception, so sys.exc_info() names it. That catches outages
+    raised outside any view (a middleware touching the session or user), which process_exception
+    never sees.
+    """
+    if is_database_unavailable(sys.exc_info()[1] or Exception()):
+        return service_unavailable_response()
     return JsonResponse({"error": "internal server error", "code": "internal_error"}, status=500)
