@@ -22,7 +22,10 @@ class RegisterSerializer(serializers.Serializer[Any]):
 
     username = StrictCharField(min_length=1, max_length=100, trim_whitespace=True)
     email = StrictEmailField(max_length=255)
-    password = StrictCharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    # min_length mirrors MinimumLengthValidator (8) so the schema says what a weak password is, in part.
+    password = StrictCharField(
+        min_length=8, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+    )
 
 
 class LoginSerializer(serializers.Serializer[Any]):

@@ -1,5 +1,10 @@
-"""URL routes (filled in by this app's issue)."""
+"""Chat routes: /api/chats, /api/chats/private, /api/chats/group, /api/chats/{id}[/members|/read]."""
 
-from django.urls import URLPattern
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern] = []
+from chats.views import ChatViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("chats", ChatViewSet, basename="chat")
+
+urlpatterns = router.urls

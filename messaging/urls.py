@@ -1,5 +1,10 @@
-"""URL routes (filled in by this app's issue)."""
+"""Message routes, as the seed names them: /api/messages/send and /api/messages/get."""
 
-from django.urls import URLPattern
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern] = []
+from messaging.views import MessageViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("messages", MessageViewSet, basename="message")
+
+urlpatterns = router.urls

@@ -1,0 +1,257 @@
+"""Chat writes: creating chats, managing members, renaming, read markers.
+
+Every service that changes a chat's membership or name locks the chat row first (select_for_update),
+the same lock messaging.services.message_send takes: membership changes and sends are serialised per
+chat, so a removed member cannot slip a message in after removal, and locks are always taken chat
+row first, then member rows (no deadlock between these services).
+"""
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, IntegerField, Value, When
+
+from accounts.errors import UserNotFoundError
+from accounts.models import User
+from chatproject.fields import is_bigint_id
+from chats.errors import (
+    CannotRemoveMemberError,
+    ChatNotGroupError,
+    InvalidChatNameError,
+    InvalidReadSeqError,
+    MemberNotFoundError,
+    NotChatAdminError,
+    NotChatMemberError,
+    PrivateChatMembershipError,
+    PrivateChatWithSelfError,
+)
+from chats.models import Chat, ChatMember
+from chats.payloads import chat_payload, read_event_payload
+from realtime.events import broadcast_on_commit
+from realtime.groups import chat_group, user_group
+
+NAME_MAX_LENGTH = 255
+MANAGER_ROLES = frozenset({ChatMember.Role.OWNER, ChatMember.Role.ADMIN})
+
+
+def chat_lock_for_member(*, chat_id: int, user: User) -> Chat:
+    """Lock the chat row (SELECT ... FOR UPDATE) if `user` is a member; needs an open transaction.
+
+    Raises NotChatMemberError (missing chat and not-a-member alike).
+    """
+    if not is_bigint_id(chat_id):
+        raise NotChatMemberError()
+    chat = Chat.objects.select_for_update(of=("self",)).filter(pk=chat_id, memberships__user=user).first()
+    if chat is None:
+        raise NotChatMemberError()
+    return chat
+
+
+def _lock_chat_with_role(*, chat_id: int, user: User) -> tuple[Chat, ChatMember]:
+    """Lock the chat row, then read the caller's membership (its role) under that lock."""
+    chat = chat_lock_for_member(chat_id=chat_id, user=user)
+    member = ChatMember.objects.get(chat=chat, user=user)
+    return chat, member
+
+
+def _clean_name(name: str) -> str:
+    text = name.strip() if isinstance(name, str) else ""
+    if not text or len(name) > NAME_MAX_LENGTH:
+        raise InvalidChatNameError()
+    return text
+
+
+def _unique(ids: Iterable[int]) -> list[int]:
+    """De-duplicate, keeping the first occurrence's order."""
+    return list(dict.fromkeys(ids))
+
+
+def _require_active_users(user_ids: list[int], *, field: str) -> None:
+    """Raise UserNotFoundError naming every id in `field` that is not an active user."""
+    valid = [uid for uid in user_ids if is_bigint_id(uid)]
+    found = set(User.objects.filter(pk__in=valid, is_active=True).values_list("pk", flat=True))
+    missing = [uid for uid in user_ids if uid not in found]
+    if missing:
+        raise UserNotFoundError(
+            f"user not found: {', '.join(map(str, missing))}", fields={field: [str(uid) for uid in missing]}
+        )
+
+
+@transaction.atomic
+def chat_create_private(*, user: User, other_user_id: int) -> tuple[Chat, bool]:
+    """Return the private chat of `user` and `other_user_id`, creating it if needed: (chat, created).
+
+    Race-safe from either side: the unique private_key decides, and the loser of a concurrent
+    creation reads the winner's chat. Raises PrivateChatWithSelfError, UserNotFoundError.
+    Broadcasts `chat_created` to both users when created.
+    """
+    if other_user_id == user.pk:
+        raise PrivateChatWithSelfError()
+    _require_active_users([other_user_id], field="user_id")
+    key = Chat.private_key_for(user.pk, other_user_id)
+    existing = Chat.objects.filter(private_key=key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        # A savepoint, so losing the race leaves this transaction usable for the read below.
+        with transaction.atomic():
+            chat = Chat.objects.create(type=Chat.Type.PRIVATE, private_key=key, created_by=user)
+            ChatMember.objects.bulk_create(
+                [ChatMember(chat=chat, user=user), ChatMember(chat=chat, user_id=other_user_id)]
+            )
+    except IntegrityError:
+        winner = Chat.objects.filter(private_key=key).first()
+        if winner is None:  # a different constraint failed (e.g. the other user was just deleted)
+            raise
+        return winner, False
+    for uid in (user.pk, other_user_id):
+        broadcast_on_commit(user_group(uid), "chat_created", chat_payload(chat))
+    return chat, True
+
+
+@transaction.atomic
+def chat_create_group(*, creator: User, name: str, participant_ids: list[int]) -> Chat:
+    """Create a group chat: the creator as owner, the (de-duplicated) participants as members.
+
+    Raises InvalidChatNameError, UserNotFoundError (nothing is created). Broadcasts `chat_created`
+    to every member.
+    """
+    clean_name = _clean_name(name)
+    others = [uid for uid in _unique(participant_ids) if uid != creator.pk]
+    _require_active_users(others, field="participants")
+    chat = Chat.objects.create(type=Chat.Type.GROUP, name=clean_name, created_by=creator)
+    ChatMember.objects.bulk_create(
+        [ChatMember(chat=chat, user=creator, role=ChatMember.Role.OWNER)]
+        + [ChatMember(chat=chat, user_id=uid, role=ChatMember.Role.MEMBER) for uid in others]
+    )
+    payload = chat_payload(chat)
+    for uid in [creator.pk, *others]:
+        broadcast_on_commit(user_group(uid), "chat_created", payload)
+    return chat
+
+
+@transaction.atomic
+def member_add(*, chat_id: int, actor: User, user_ids: list[int]) -> list[ChatMember]:
+    """Add users to a group chat as members; users already in it are skipped. Returns the new rows.
+
+    Locks the chat row. Raises NotChatMemberError, PrivateChatMembershipError, NotChatAdminError,
+    UserNotFoundError (nothing is added). Broadcasts `member_added` to the chat group, then to each
+    new member's user group (their sockets join the chat group on the second, so they get it once).
+    """
+    chat, actor_member = _lock_chat_with_role(chat_id=chat_id, user=actor)
+    if chat.type == Chat.Type.PRIVATE:
+        raise PrivateChatMembershipError()
+    if actor_member.role not in MANAGER_ROLES:
+        raise NotChatAdminError()
+    ids = _unique(user_ids)
+    _require_active_users(ids, field="user_ids")
+    present = set(ChatMember.objects.filter(chat=chat, user_id__in=ids).values_list("user_id", flat=True))
+    added = ChatMember.objects.bulk_create(
+        [ChatMember(chat=chat, user_id=uid, role=ChatMember.Role.MEMBER) for uid in ids if uid not in present]
+    )
+    payload = chat_payload(chat)
+    for member in added:
+        event = {"chat": payload, "user_id": member.user_id}
+        broadcast_on_commit(chat_group(chat.pk), "member_added", event)
+        broadcast_on_commit(user_group(member.user_id), "member_added", event)
+    return added
+
+
+def _hand_over_ownership(chat: Chat) -> ChatMember | None:
+    """Make the longest-standing admin, else the longest-standing member, the owner (chat row locked)."""
+    successor = (
+        ChatMember.objects.filter(chat=chat)
+        .order_by(
+            Case(
+                When(role=ChatMember.Role.ADMIN, then=Value(0)), default=Value(1), output_field=IntegerField()
+            ),
+            "joined_at",
+            "id",
+        )
+        .first()
+    )
+    if successor is not None:
+        successor.role = ChatMember.Role.OWNER
+        successor.save(update_fields=["role"])
+    return successor
+
+
+@transaction.atomic
+def member_remove(*, chat_id: int, actor: User, user_id: int) -> None:
+    """Remove `user_id` from a group chat, or leave it when `user_id` is the actor.
+
+    The owner may remove anyone, an admin plain members only. An owner who leaves hands ownership to
+    the longest-standing admin, else the longest-standing member. Locks the chat row.
+    Raises NotChatMemberError, PrivateChatMembershipError, NotChatAdminError, CannotRemoveMemberError,
+    MemberNotFoundError. Broadcasts `member_removed` to the chat group and to the removed user's group.
+    """
+    chat, actor_member = _lock_chat_with_role(chat_id=chat_id, user=actor)
+    if chat.type == Chat.Type.PRIVATE:
+        raise PrivateChatMembershipError()
+    if user_id == actor.pk:
+        target = actor_member
+    else:
+        if actor_member.role not in MANAGER_ROLES:
+            raise NotChatAdminError()
+        found = (
+            ChatMember.objects.filter(chat=chat, user_id=user_id).first() if is_bigint_id(user_id) else None
+        )
+        if found is None:
+            raise MemberNotFoundError()
+        if actor_member.role == ChatMember.Role.ADMIN and found.role != ChatMember.Role.MEMBER:
+            raise CannotRemoveMemberError()
+        target = found
+    target.delete()
+    if target.role == ChatMember.Role.OWNER:
+        _hand_over_ownership(chat)
+    event = {"chat_id": chat.pk, "user_id": user_id}
+    broadcast_on_commit(chat_group(chat.pk), "member_removed", event)
+    broadcast_on_commit(user_group(user_id), "member_removed", event)
+
+
+@transaction.atomic
+def chat_rename(*, chat_id: int, actor: User, name: str) -> Chat:
+    """Rename a group chat (owner or admin). Locks the chat row.
+
+    Raises NotChatMemberError, ChatNotGroupError, NotChatAdminError, InvalidChatNameError.
+    Broadcasts `chat_updated` to the chat group when the name changes.
+    """
+    chat, actor_member = _lock_chat_with_role(chat_id=chat_id, user=actor)
+    if chat.type != Chat.Type.GROUP:
+        raise ChatNotGroupError()
+    if actor_member.role not in MANAGER_ROLES:
+        raise NotChatAdminError()
+    clean_name = _clean_name(name)
+    if clean_name != chat.name:
+        chat.name = clean_name
+        chat.save(update_fields=["name"])
+        broadcast_on_commit(chat_group(chat.pk), "chat_updated", chat_payload(chat))
+    return chat
+
+
+@transaction.atomic
+def chat_mark_read(*, chat_id: int, user: User, seq: int) -> int:
+    """Move the user's read marker forward to `seq` (never backwards); return the marker.
+
+    Locks the user's membership row only. Raises NotChatMemberError, InvalidReadSeqError (seq < 0 or
+    after the newest message). Broadcasts `read` to the chat group when the marker moves.
+    """
+    if not is_bigint_id(chat_id):
+        raise NotChatMemberError()
+    member = (
+        ChatMember.objects.select_for_update(of=("self",))
+        .select_related("chat")
+        .filter(chat_id=chat_id, user=user)
+        .first()
+    )
+    if member is None:
+        raise NotChatMemberError()
+    if seq < 0 or seq > member.chat.last_seq:
+        raise InvalidReadSeqError()
+    if seq > member.last_read_seq:
+        member.last_read_seq = seq
+        member.save(update_fields=["last_read_seq"])
+        broadcast_on_commit(
+            chat_group(chat_id), "read", read_event_payload(chat_id=chat_id, user_id=user.pk, seq=seq)
+        )
+    return member.last_read_seq
