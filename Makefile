@@ -32,7 +32,7 @@ migrate: $(VENV)/.installed
 
 # Embedded by default: SQLite and the in-memory channel layer, DEBUG on. DATABASE_URL/REDIS_URL switch.
 run: migrate
-	DEBUG=$${DEBUG:-1} $(BIN)/daphne -b $(HOST) -p $(PORT) chatproject.asgi:application
+	DEBUG=$${DEBUG:-1} $(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size 65536 chatproject.asgi:application
 
 test: $(VENV)/.installed-dev
 	@$(TEST_ENV) $(BIN)/python tools/check_services.py

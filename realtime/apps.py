@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class RealtimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "realtime"
+
+    def ready(self) -> None:
+        """Allow 1009/1013 closes under Daphne (see realtime.close_codes)."""
+        from realtime.close_codes import allow_registered_close_codes
+
+        allow_registered_close_codes()

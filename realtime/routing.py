@@ -1,16 +1,12 @@
-"""WebSocket routing (placeholder until the realtime issue: refuses every socket)."""
+"""WebSocket routing: origin check -> JWT auth -> ChatConsumer at /api/ws."""
 
-from channels.generic.websocket import WebsocketConsumer
 from channels.routing import URLRouter
 from django.urls import path
 
+from realtime.auth import JWTAuthMiddleware
+from realtime.consumers import ChatConsumer
+from realtime.security import origin_checked
 
-class NotReadyConsumer(WebsocketConsumer):
-    """Refuses the handshake: the realtime protocol is not built yet."""
+websocket_urlpatterns = [path("api/ws", ChatConsumer.as_asgi())]
 
-    def connect(self) -> None:
-        """Reject."""
-        self.close(code=4404)
-
-
-websocket_application = URLRouter([path("api/ws", NotReadyConsumer.as_asgi())])
+websocket_application = origin_checked(JWTAuthMiddleware(URLRouter(websocket_urlpatterns)))

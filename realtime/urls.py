@@ -1,5 +1,7 @@
-"""URL routes (filled in by this app's issue)."""
+"""Realtime REST routes."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from realtime import views
+
+urlpatterns = [path("ws/ticket", views.ws_ticket, name="ws-ticket")]

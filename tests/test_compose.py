@@ -19,7 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 APP_SERVICES = ("migrate", "web")
 # Inside a container the app must listen on every interface, or the proxy cannot reach it.
-DAPHNE = ["daphne", "-b", "0.0.0.0", "-p", "8000", "chatproject.asgi:application"]  # noqa: S104
+# The frame limit matches settings.WS_MAX_FRAME_BYTES, so Daphne itself closes oversized frames with 1009.
+DAPHNE = [
+    "daphne",
+    "-b",
+    "0.0.0.0",  # noqa: S104
+    "-p",
+    "8000",
+    "--websocket-max-message-size",
+    "65536",
+    "chatproject.asgi:application",
+]
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$")
 # Any proxy a download might use points at a closed local port: validation must not need the network.
 OFFLINE_ENV = {

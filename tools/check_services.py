@@ -7,10 +7,7 @@ from urllib.parse import urlparse
 import psycopg
 import redis
 
-HINT = (
-    "start them (see README: pg_ctlcluster ... main start; redis-server --daemonize yes) "
-    "or run `docker compose up -d db redis`"
-)
+HINT = "start them (README, `make test`: pg_ctlcluster <version> main start; redis-server --daemonize yes)"
 
 
 def main() -> int:

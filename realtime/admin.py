@@ -1,0 +1,1 @@
+"""Realtime has no admin pages: tickets live for seconds."""

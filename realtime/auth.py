@@ -1,0 +1,82 @@
+"""JWT -> scope["user"] for WebSocket handshakes, reusing simplejwt's own validation.
+
+Three credential paths, first match wins: `Authorization: Bearer <access>` (apps),
+`Sec-WebSocket-Protocol: chat, bearer.<access>` (browsers), `?ticket=<ticket>` from POST /api/ws/ticket.
+A failure leaves scope["user"] None and scope["auth_error"] set; the consumer closes with 4401.
+"""
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+
+from accounts.models import User
+from realtime.services import ws_ticket_consume
+from realtime.threads import in_db_thread
+
+BEARER_PROTOCOL_PREFIX = "bearer."
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin1")
+    return None
+
+
+def _credential(scope: dict[str, Any]) -> tuple[str, str] | None:
+    """("jwt", token) or ("ticket", ticket) from the handshake, or None."""
+    authorization = _header(scope, b"authorization")
+    if authorization:
+        parts = authorization.split()
+        if len(parts) == 2 and parts[0].lower() == "bearer":
+            return ("jwt", parts[1])
+        return ("jwt", "")  # present but malformed: fail, do not fall through to weaker paths
+    for protocol in scope.get("subprotocols", []):
+        if protocol.startswith(BEARER_PROTOCOL_PREFIX):
+            return ("jwt", protocol[len(BEARER_PROTOCOL_PREFIX) :])
+    query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin1"))
+    if query.get("ticket"):
+        return ("ticket", query["ticket"][0])
+    return None
+
+
+def _authenticate_jwt(raw: str) -> tuple[User, int]:
+    """(user, token expiry as a unix time) for a valid access token of an active user."""
+    backend = JWTAuthentication()
+    token = backend.get_validated_token(raw.encode())  # type: ignore[arg-type]
+    user = backend.get_user(token)  # raises for a missing or inactive user
+    return user, int(token["exp"])  # type: ignore[return-value]
+
+
+@in_db_thread
+def authenticate(scope: dict[str, Any]) -> tuple[User | None, int | None, str | None]:
+    """(user, expiry, error) for a handshake's credential."""
+    credential = _credential(scope)
+    if credential is None:
+        return None, None, "authentication required"
+    kind, value = credential
+    if kind == "ticket":
+        user = ws_ticket_consume(ticket=value)
+        if user is None:
+            return None, None, "invalid or used ticket"
+        return user, None, None
+    try:
+        user, expires = _authenticate_jwt(value)
+    except (InvalidToken, TokenError, AuthenticationFailed):
+        return None, None, "invalid or expired token"
+    return user, expires, None
+
+
+class JWTAuthMiddleware:
+    """ASGI middleware that resolves the handshake's credential before the consumer runs."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        """Set scope["user"], scope["token_exp"] and scope["auth_error"], then call the app."""
+        user, expires, error = await authenticate(scope)
+        scope = {**scope, "user": user, "token_exp": expires, "auth_error": error}
+        return await self.app(scope, receive, send)

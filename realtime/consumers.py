@@ -1,0 +1,359 @@
+"""The chat WebSocket: a thin transport over the chats and messaging services.
+
+Delivery over a live socket is at most once through the channel layer; PostgreSQL is the source of
+truth. Each socket remembers the last `seq` it delivered per chat, so duplicates are dropped and a gap
+(a lost or reordered broadcast) is repaired from the database before the next message goes out.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
+from rest_framework import serializers as drf_serializers
+
+from accounts.models import User
+from chatproject.errors import DomainError
+from chats.selectors import chat_ids_for_user
+from chats.services import chat_mark_read
+from messaging.payloads import message_payload
+from messaging.selectors import messages_after
+from messaging.services import message_send
+from realtime import frames, watchdog
+from realtime.events import layer_message
+from realtime.groups import chat_group, user_group
+from realtime.serializers import (
+    MessageSendSerializer,
+    ReadFrameSerializer,
+    ResumeFrameSerializer,
+    TypingFrameSerializer,
+)
+from realtime.threads import in_db_thread
+
+logger = logging.getLogger(__name__)
+
+# Errors that mean the channel layer (Redis) is unreachable.
+try:
+    from redis.exceptions import RedisError
+
+    LAYER_ERRORS: tuple[type[BaseException], ...] = (
+        RedisError,
+        ConnectionError,
+        OSError,
+        asyncio.TimeoutError,
+    )
+except ImportError:  # pragma: no cover
+    LAYER_ERRORS = (ConnectionError, OSError, asyncio.TimeoutError)
+
+DB_DOWN = (OperationalError, InterfaceError)
+
+
+def _chat_id_of(group: str) -> int | None:
+    prefix = chat_group(0)[:-1]
+    return int(group[len(prefix) :]) if group.startswith(prefix) else None
+
+
+def _pick_subprotocol(scope: dict[str, Any]) -> str | None:
+    """Echo the first offered protocol that is not a bearer token (browsers require an echo)."""
+    for protocol in scope.get("subprotocols", []):
+        if not protocol.startswith("bearer."):
+            return str(protocol)
+    return None
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One client socket: joins its user's and chats' groups, runs commands, relays events."""
+
+    user: User
+    chat_ids: set[int]
+    delivered: dict[int, int]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Run the consumer; if the channel layer fails, close with 1013 so the client reconnects."""
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_ERRORS as exc:
+            logger.warning("websocket closed: channel layer unavailable: %s", exc)
+            try:
+                await send({"type": "websocket.close", "code": frames.CLOSE_TRY_AGAIN_LATER})
+            except Exception:  # the client may already be gone
+                logger.debug("close after layer failure not delivered", exc_info=True)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        """Join the user's and chats' groups, then accept; without an authenticated user, accept and close 4401."""
+        self.chat_ids = set()
+        self.delivered = {}
+        self.recent_sends: deque[float] = deque()
+        self.expiry_task: asyncio.Task[None] | None = None
+        self.closing = False
+        user = self.scope.get("user")
+        if user is None:
+            # Accept, then close: a browser cannot read a refused handshake, but it can read 4401.
+            await self.accept(_pick_subprotocol(self.scope))
+            await self.close_with(frames.CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        # Join before accepting, so once the client sees the socket open nothing sent to it is missed.
+        # The user group first: a chat joined after this point is announced there.
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        for chat_id in await in_db_thread(chat_ids_for_user)(user=user):
+            await self.join_chat(chat_id)
+        await self.accept(_pick_subprotocol(self.scope))
+        expires = self.scope.get("token_exp")
+        if expires is not None:
+            self.expiry_task = asyncio.create_task(self._close_at(expires))
+        watchdog.watch(self)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Leave every group and stop."""
+        if self.expiry_task is not None:
+            self.expiry_task.cancel()
+        watchdog.unwatch(self)
+        if hasattr(self, "user"):
+            groups = [user_group(self.user.pk), *(chat_group(chat_id) for chat_id in self.chat_ids)]
+            for group in groups:
+                try:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+                except LAYER_ERRORS:
+                    break  # the layer is down; its group entries expire on their own
+        raise StopConsumer()
+
+    async def _close_at(self, unix_time: int) -> None:
+        await asyncio.sleep(max(0.0, unix_time - time.time()))
+        await self.close_with(frames.CLOSE_UNAUTHENTICATED)
+
+    async def layer_lost(self) -> None:
+        """The channel layer is unreachable: close with 1013 so the client reconnects and resumes."""
+        await self.close_with(frames.CLOSE_TRY_AGAIN_LATER)
+
+    async def close_with(self, code: int) -> None:
+        """Close once with `code`; later frames are not sent."""
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code)
+
+    async def join_chat(self, chat_id: int) -> None:
+        """Subscribe this socket to a chat's group."""
+        await self.channel_layer.group_add(chat_group(chat_id), self.channel_name)
+        self.chat_ids.add(chat_id)
+
+    async def leave_chat(self, chat_id: int) -> None:
+        """Unsubscribe this socket from a chat's group and forget its cursor."""
+        self.chat_ids.discard(chat_id)
+        self.delivered.pop(chat_id, None)
+        await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
+
+    # --- client -> server ----------------------------------------------------------------------
+
+    async def send_frame(self, frame_type: str, payload: dict[str, Any]) -> None:
+        """Send one frame unless the socket is closing."""
+        if not self.closing:
+            await self.send(text_data=frames.encode(frame_type, payload))
+
+    async def send_error(self, message: str, code: str, client_id: Any = None, **extra: Any) -> None:
+        """Send an error frame; the socket stays open."""
+        await self.send_frame("error", frames.error_payload(message, code, client_id, **extra))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Parse one client frame and run its command."""
+        if self.closing:
+            return
+        raw = text_data if text_data is not None else bytes_data or b""
+        size = len(raw.encode()) if isinstance(raw, str) else len(raw)
+        if size > settings.WS_MAX_FRAME_BYTES:
+            await self.close_with(frames.CLOSE_TOO_BIG)
+            return
+        try:
+            frame = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self.send_error(frames.INVALID_FORMAT, "invalid_format")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_error(frames.INVALID_FORMAT, "invalid_format")
+            return
+        handler = self.COMMANDS.get(frame["type"])
+        payload = frame.get("payload")
+        client_id = payload.get("client_id") if isinstance(payload, dict) else None
+        if handler is None:
+            await self.send_error(frames.UNKNOWN_TYPE, "unknown_type", client_id)
+            return
+        if not isinstance(payload, dict):
+            await self.send_error(frames.INVALID_PAYLOAD, "invalid_payload", client_id)
+            return
+        try:
+            await handler(self, payload)
+        except drf_serializers.ValidationError:
+            await self.send_error(frames.INVALID_PAYLOAD, "invalid_payload", client_id)
+        except DomainError as exc:
+            await self.send_frame("error", frames.domain_error_payload(exc, client_id))
+        except DB_DOWN as exc:
+            logger.warning("websocket command failed: database unavailable: %s", exc)
+            await self.send_error("service unavailable", "service_unavailable", client_id)
+
+    @staticmethod
+    def _validated(serializer_class: type[drf_serializers.Serializer[Any]], payload: dict[str, Any]) -> Any:
+        serializer = serializer_class(data=payload)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def _over_send_rate(self) -> bool:
+        now = time.monotonic()
+        while self.recent_sends and now - self.recent_sends[0] >= 1.0:
+            self.recent_sends.popleft()
+        if len(self.recent_sends) >= settings.WS_SEND_RATE_PER_SECOND:
+            return True
+        self.recent_sends.append(now)
+        return False
+
+    async def cmd_send_message(self, payload: dict[str, Any]) -> None:
+        """`send_message`: store through messaging.services.message_send; the broadcast delivers it.
+
+        The stored message is also delivered to this socket directly, so a repeated send with the
+        same client_id (which broadcasts nothing) still gets its answer; the seq check drops the copy.
+        """
+        if self._over_send_rate():
+            await self.send_error(frames.RATE_LIMITED, "rate_limited", payload.get("client_id"))
+            return
+        data = self._validated(MessageSendSerializer, payload)
+        answer = await in_db_thread(_send)(self.user, data)
+        if answer["seq"] <= self.delivered.get(answer["chat_id"], 0):
+            # A repeat (same client_id) of a message this socket already has: answer it anyway.
+            await self.send_frame("new_message", answer)
+        else:
+            await self.deliver_message(answer)
+
+    async def cmd_typing(self, payload: dict[str, Any]) -> None:
+        """`typing`: tell the chat's other members, at most once per user and chat per interval."""
+        chat_id = self._validated(TypingFrameSerializer, payload)["chat_id"]
+        if chat_id not in self.chat_ids:
+            await self.send_error(frames.NOT_MEMBER, "not_chat_member")
+            return
+        # cache.add is atomic in Redis, so the limit holds across sockets and processes.
+        key = f"typing:{self.user.pk}:{chat_id}"
+        if await cache.aadd(key, 1, timeout=settings.WS_TYPING_INTERVAL_SECONDS):
+            group = chat_group(chat_id)
+            event = {"chat_id": chat_id, "user_id": self.user.pk}
+            await self.channel_layer.group_send(group, layer_message(group, "typing", event))
+
+    async def cmd_read(self, payload: dict[str, Any]) -> None:
+        """`read`: mark read through chats.services.chat_mark_read (which broadcasts `read`)."""
+        data = self._validated(ReadFrameSerializer, payload)
+        await in_db_thread(chat_mark_read)(chat_id=data["chat_id"], user=self.user, seq=data["seq"])
+
+    async def cmd_resume(self, payload: dict[str, Any]) -> None:
+        """`resume`: replay each chat from the client's cursor, then continue live without duplicates.
+
+        Group messages wait in this consumer's channel while the replay runs (handlers run one at a
+        time), so anything broadcast meanwhile arrives after the replay and the seq check drops copies.
+        """
+        cursors: dict[int, int] = self._validated(ResumeFrameSerializer, payload)["chats"]
+        resumed: dict[str, int] = {}
+        for chat_id, after_seq in cursors.items():
+            if chat_id not in self.chat_ids:
+                await self.send_error(frames.NOT_MEMBER, "not_chat_member", chat_id=chat_id)
+                continue
+            self.delivered[chat_id] = after_seq
+            await self.replay(chat_id, after_seq)
+            resumed[str(chat_id)] = self.delivered.get(chat_id, after_seq)
+        await self.send_frame("resumed", {"chats": resumed})
+
+    COMMANDS: dict[str, Any] = {
+        "send_message": cmd_send_message,
+        "typing": cmd_typing,
+        "read": cmd_read,
+        "resume": cmd_resume,
+    }
+
+    # --- delivery ------------------------------------------------------------------------------
+
+    async def replay(self, chat_id: int, after_seq: int, up_to: int | None = None) -> None:
+        """Send messages after `after_seq` (through `up_to`) from the database, or `resync_required`."""
+        limit = settings.WS_REPLAY_LIMIT
+        rows = await in_db_thread(_replay_payloads)(self.user, chat_id, after_seq, limit + 1)
+        if up_to is not None:
+            rows = [row for row in rows if row["seq"] <= up_to]
+        if len(rows) > limit:
+            # Too far behind for a socket: the client pages over REST with after_seq.
+            await self.send_frame("resync_required", {"chat_id": chat_id})
+            self.delivered.pop(chat_id, None)
+            return
+        for row in rows:
+            await self.send_frame("new_message", row)
+            self.delivered[chat_id] = row["seq"]
+
+    async def deliver_message(self, payload: dict[str, Any]) -> None:
+        """Send a `new_message` once, in seq order, repairing any gap from the database first."""
+        chat_id, seq = payload["chat_id"], payload["seq"]
+        last = self.delivered.get(chat_id)
+        if last is not None and seq <= last:
+            return  # already delivered (replay, direct answer, or a duplicate broadcast)
+        if last is not None and seq > last + 1:
+            await self.replay(chat_id, last, up_to=seq)
+            if self.delivered.get(chat_id, -1) >= seq:
+                return
+            if chat_id not in self.delivered:
+                self.delivered[chat_id] = seq
+                return  # resync_required was sent; the client pages this range over REST
+        await self.send_frame("new_message", payload)
+        self.delivered[chat_id] = seq
+
+    # --- channel layer -> client ------------------------------------------------------------------
+
+    async def chat_event(self, message: dict[str, Any]) -> None:
+        """Relay one event from the user's or a chat's group, keeping subscriptions in step."""
+        event, payload = message["event"], message["payload"]
+        me = self.user.pk
+        if event == "account_disabled":
+            await self.close_with(frames.CLOSE_ACCOUNT_DISABLED)
+            return
+        if event == "chat_created":
+            if payload["id"] not in self.chat_ids:
+                await self.join_chat(payload["id"])
+                await self.send_frame(event, payload)
+            return
+        if event == "member_added" and payload["user_id"] == me:
+            if payload["chat"]["id"] not in self.chat_ids:
+                await self.join_chat(payload["chat"]["id"])
+                await self.send_frame(event, payload)
+            return
+        chat_id = _chat_id_of(message.get("group", ""))
+        if chat_id is None:
+            chat_id = payload.get("chat_id")
+        # A chat's events reach only current members, even if they were queued before a removal.
+        if chat_id not in self.chat_ids:
+            return
+        if event == "new_message":
+            await self.deliver_message(payload)
+        elif event == "typing" and payload["user_id"] == me:
+            return
+        else:
+            await self.send_frame(event, payload)
+        if event == "member_removed" and payload["user_id"] == me:
+            await self.leave_chat(chat_id)
+
+
+def _send(user: User, data: dict[str, Any]) -> dict[str, Any]:
+    message = message_send(
+        chat_id=data["chat_id"],
+        sender=user,
+        content=data["content"],
+        client_id=data.get("client_id"),
+        reply_to=data.get("reply_to"),
+    )
+    return message_payload(message)
+
+
+def _replay_payloads(user: User, chat_id: int, after_seq: int, limit: int) -> list[dict[str, Any]]:
+    return [
+        message_payload(m)
+        for m in messages_after(chat_id=chat_id, user=user, after_seq=after_seq, limit=limit)
+    ]

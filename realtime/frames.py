@@ -1,0 +1,41 @@
+"""WebSocket frame helpers: encoding, the seed's error strings, and close codes."""
+
+import json
+from typing import Any
+
+from chatproject.errors import DomainError
+
+# Close codes (documented in README and the AsyncAPI document).
+CLOSE_UNAUTHENTICATED = 4401  # no, bad, expired or refresh token; used ticket; token expired while open
+CLOSE_ACCOUNT_DISABLED = 4403  # staff deactivated the user
+CLOSE_TOO_BIG = 1009  # frame over WS_MAX_FRAME_BYTES
+CLOSE_TRY_AGAIN_LATER = 1013  # the channel layer (Redis) is unreachable: reconnect and resume
+
+# The seed's five error messages, exactly.
+INVALID_FORMAT = "invalid message format"
+UNKNOWN_TYPE = "unknown message type"
+INVALID_PAYLOAD = "invalid payload"
+NOT_MEMBER = "you are not a member of this chat"
+EMPTY_CONTENT = "message content cannot be empty"
+RATE_LIMITED = "rate limit exceeded"
+
+# Domain error codes whose WebSocket wording the seed fixes (REST words some differently).
+_WS_MESSAGES = {"not_chat_member": NOT_MEMBER, "message_empty": EMPTY_CONTENT}
+
+
+def encode(frame_type: str, payload: dict[str, Any]) -> str:
+    """One outgoing frame as JSON text."""
+    return json.dumps({"type": frame_type, "payload": payload}, separators=(",", ":"))
+
+
+def error_payload(message: str, code: str, client_id: Any = None, **extra: Any) -> dict[str, Any]:
+    """The payload of an error frame; echoes client_id so clients can match it to a send."""
+    payload: dict[str, Any] = {"message": message, "code": code, **extra}
+    if isinstance(client_id, str):
+        payload["client_id"] = client_id
+    return payload
+
+
+def domain_error_payload(exc: DomainError, client_id: Any = None) -> dict[str, Any]:
+    """An error frame payload for a service's DomainError, in the seed's words where it has them."""
+    return error_payload(_WS_MESSAGES.get(exc.code, exc.message), exc.code, client_id)

@@ -1,0 +1,18 @@
+"""Single-use WebSocket tickets for browsers that cannot send an Authorization header."""
+
+from django.conf import settings
+from django.db import models
+
+
+class WsTicket(models.Model):
+    """A short-lived, single-use credential for one WebSocket handshake.
+
+    Only the SHA-256 of the ticket is stored, so a database dump cannot be replayed.
+    """
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"ticket for user {self.user_id} until {self.expires_at:%H:%M:%S}"

@@ -1,0 +1,45 @@
+"""Validation of client frames' payloads (DRF serializers; send_message reuses messaging's)."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from chatproject.fields import BIGINT_MAX, StrictIntegerField
+from messaging.serializers import MessageSendSerializer
+
+__all__ = ["MessageSendSerializer", "ReadFrameSerializer", "ResumeFrameSerializer", "TypingFrameSerializer"]
+
+# A socket may resume at most this many chats in one frame.
+RESUME_MAX_CHATS = 1000
+
+
+class TypingFrameSerializer(serializers.Serializer[Any]):
+    """`typing` payload."""
+
+    chat_id = StrictIntegerField(min_value=1, max_value=BIGINT_MAX)
+
+
+class ReadFrameSerializer(serializers.Serializer[Any]):
+    """`read` payload."""
+
+    chat_id = StrictIntegerField(min_value=1, max_value=BIGINT_MAX)
+    seq = StrictIntegerField(min_value=0, max_value=BIGINT_MAX)
+
+
+class ResumeFrameSerializer(serializers.Serializer[Any]):
+    """`resume` payload: {"chats": {"<chat_id>": <last seen seq>}}."""
+
+    chats = serializers.DictField(
+        child=StrictIntegerField(min_value=0, max_value=BIGINT_MAX), allow_empty=True
+    )
+
+    def validate_chats(self, value: dict[str, int]) -> dict[int, int]:
+        """Keys are chat ids written as strings (JSON object keys)."""
+        if len(value) > RESUME_MAX_CHATS:
+            raise serializers.ValidationError("too many chats")
+        chats: dict[int, int] = {}
+        for key, seq in value.items():
+            if not key.isdigit() or not 1 <= int(key) <= BIGINT_MAX:
+                raise serializers.ValidationError("chat ids must be positive integers")
+            chats[int(key)] = seq
+        return chats

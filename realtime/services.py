@@ -1,0 +1,44 @@
+"""Realtime writes: WebSocket tickets."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from realtime.models import WsTicket
+
+
+def _hash(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+@transaction.atomic
+def ws_ticket_issue(*, user: User) -> str:
+    """Create a ticket valid for WS_TICKET_SECONDS and one handshake; expired tickets are swept."""
+    WsTicket.objects.filter(expires_at__lt=timezone.now()).delete()
+    ticket = secrets.token_urlsafe(32)
+    WsTicket.objects.create(
+        key_hash=_hash(ticket),
+        user=user,
+        expires_at=timezone.now() + timedelta(seconds=settings.WS_TICKET_SECONDS),
+    )
+    return ticket
+
+
+@transaction.atomic
+def ws_ticket_consume(*, ticket: str) -> User | None:
+    """Spend a ticket: its active user, or None if unknown, expired, already used or the user is inactive.
+
+    The DELETE decides: of two handshakes racing with one ticket, only the one that deletes the row wins.
+    """
+    row = WsTicket.objects.select_related("user").filter(key_hash=_hash(ticket)).first()
+    if row is None:
+        return None
+    deleted, _ = WsTicket.objects.filter(pk=row.pk).delete()
+    if deleted != 1 or row.expires_at <= timezone.now() or not row.user.is_active:
+        return None
+    return row.user
