@@ -115,12 +115,19 @@ if REDIS_URL:
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "capacity": env.int("CHANNEL_CAPACITY", default=1000), "expiry": 60},
+                "CONFIG": {
+                    "hosts": [REDIS_URL],
+                    "capacity": env.int("CHANNEL_CAPACITY", default=1000),
+                    "expiry": 60,
+                },
             }
         }
     else:
         CHANNEL_LAYERS = {
-            "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL]},
+            }
         }
     # Throttle counters live here, so limits hold across several Daphne processes.
     CACHES = {
