@@ -34,6 +34,30 @@ def user(db: None) -> Any:
 
 
 @pytest.fixture
+def bob(db: None) -> Any:
+    """A second user."""
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def carol(db: None) -> Any:
+    """A third user."""
+    return UserFactory(username="carol")
+
+
+@pytest.fixture
+def dave(db: None) -> Any:
+    """A fourth user."""
+    return UserFactory(username="dave")
+
+
+@pytest.fixture
+def fast_password_hashing(settings: Any) -> None:
+    """bcrypt at cost 10 costs ~70 ms per user; for tests that never log in with a password."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     """An unauthenticated DRF test client."""
     return APIClient()
