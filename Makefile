@@ -45,5 +45,21 @@ lint: $(VENV)/.installed-dev
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+# Benchmarks (bench/README.md): Daphne on PostgreSQL + Redis driven over real sockets. Scratch database
+# chat_bench and Redis db 5, never the test databases. bench/requirements.txt holds the load generator,
+# plot and profiler packages, kept out of requirements-dev.txt so CI does not install them.
+BENCH_ENV := BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/chat_bench} \
+	BENCH_REDIS_URL=$${BENCH_REDIS_URL:-redis://127.0.0.1:6379/5}
+
+$(VENV)/.installed-bench: requirements.txt requirements-dev.txt bench/requirements.txt | $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	@touch $@
+
+bench: $(VENV)/.installed-dev $(VENV)/.installed-bench
+	$(BENCH_ENV) $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: $(VENV)/.installed-dev $(VENV)/.installed-bench
+	$(BENCH_ENV) $(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles

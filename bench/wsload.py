@@ -1,0 +1,202 @@
+"""WebSocket load generator: one OS process holding many client sockets (no Django here).
+
+A job lists sockets (URL, access token, chat, sender or not). The process connects them all, says
+ready, waits for the orchestrator's go, then runs one of three modes until its deadline:
+
+- closed: each sender keeps exactly one `send_message` in flight; the next goes when the server's
+  answer (the `new_message` with its client_id) arrives on its own socket;
+- open: each sender sends on a fixed schedule whatever the answers do; the timestamp in the message is
+  the *scheduled* time, so a late client or server shows up as latency (no coordinated omission);
+- idle: nothing is sent; the sockets stay open until told to stop (resident memory is measured then).
+
+Every `new_message` carries `t=<unix time>` in its content; each receiver records now - t (all processes
+share the machine's clock) and the (chat, seq) pairs it saw, so the orchestrator counts lost deliveries
+against the database's seqs.
+"""
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.common import raise_nofile
+
+
+class Sock:
+    """One client socket's state."""
+
+    def __init__(self, spec: dict[str, Any]):
+        self.spec = spec
+        self.ws: ClientConnection | None = None
+        self.pending: str | None = None
+        self.ack = asyncio.Event()
+        self.seqs: dict[int, list[int]] = {}
+
+
+async def _connect(spec: dict[str, Any], limit: asyncio.Semaphore) -> ClientConnection | None:
+    async with limit:
+        for _attempt in range(3):
+            try:
+                return await connect(
+                    spec["url"],
+                    additional_headers={"Authorization": f"Bearer {spec['token']}"},
+                    compression=None,
+                    ping_interval=None,
+                    open_timeout=120,
+                    close_timeout=2,
+                    max_queue=4096,
+                )
+            except (OSError, TimeoutError, Exception):
+                await asyncio.sleep(0.5)
+    return None
+
+
+async def _wait_for(event: Any) -> None:
+    # A multiprocessing.Event (shared with the orchestrator), which asyncio cannot await: poll it.
+    while not event.is_set():  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
+
+
+async def _run(
+    job: dict[str, Any], ready_q: Any, go: Any, start_at: Any, stop: Any, warm: Any
+) -> dict[str, Any]:
+    socks = [Sock(spec) for spec in job["sockets"]]
+    limit = asyncio.Semaphore(job.get("connect_concurrency", 50))
+    t0 = time.time()
+    conns = await asyncio.gather(*(_connect(s.spec, limit) for s in socks))
+    for s, ws in zip(socks, conns, strict=True):
+        s.ws = ws
+    connected = [s for s in socks if s.ws is not None]
+    connect_s = time.time() - t0
+    mode = job["mode"]
+    if mode == "idle":
+        await asyncio.sleep(1.0)  # an unauthenticated socket would be closed (4401) by now
+        alive = sum(1 for s in connected if s.ws is not None and s.ws.close_code is None)
+        ready_q.put({"wid": job["wid"], "connected": len(connected), "alive": alive, "connect_s": connect_s})
+        await _wait_for(stop)
+        await asyncio.gather(*(s.ws.close() for s in connected if s.ws is not None), return_exceptions=True)
+        return {"wid": job["wid"], "connected": len(connected), "alive": alive}
+
+    lo: dict[int, int] = {int(k): v for k, v in job["lo"].items()}
+    latencies: list[float] = []
+    stats = {"sent": 0, "acked": 0, "errors": 0, "dups": 0, "ack_timeouts": 0, "max_lag_ms": 0.0}
+    error_samples: list[str] = []
+
+    def frame(s: Sock, sent_at: float, n: int) -> str:
+        # Unique per run: a repeated client_id is an idempotent retry and would store nothing.
+        cid = f"{job['tag']}-{job['wid']}-{s.spec['index']}-{n}"
+        s.pending = cid
+        payload = {"chat_id": s.spec["chat_id"], "content": f"t={sent_at:.6f}", "client_id": cid}
+        return json.dumps({"type": "send_message", "payload": payload})
+
+    async def reader(s: Sock) -> None:
+        assert s.ws is not None
+        seen: dict[int, set[int]] = {}
+        try:
+            async for raw in s.ws:
+                now = time.time()
+                frame = json.loads(raw)
+                kind = frame.get("type")
+                if kind == "new_message":
+                    p = frame["payload"]
+                    chat, seq = p["chat_id"], p["seq"]
+                    if seq > lo.get(chat, 0):
+                        got = seen.setdefault(chat, set())
+                        if seq in got:
+                            stats["dups"] += 1
+                        got.add(seq)
+                        content = p["content"]
+                        if content.startswith("t="):
+                            latencies.append(now - float(content[2:]))
+                    if s.pending is not None and p.get("client_id") == s.pending:
+                        s.ack.set()
+                elif kind == "error":
+                    stats["errors"] += 1
+                    if len(error_samples) < 5:
+                        error_samples.append(str(raw)[:200])
+        except Exception:  # noqa: S110 - the socket closed; its seqs so far still count
+            pass
+        finally:
+            s.seqs = {c: sorted(v) for c, v in seen.items()}
+
+    readers = [asyncio.create_task(reader(s)) for s in connected]
+    ready_q.put({"wid": job["wid"], "connected": len(connected), "connect_s": connect_s})
+    # Warm-up: one message per chat before the measured window, so every socket has seen its chats
+    # once; its deliveries are counted apart (the orchestrator knows its seqs) and its latency is not.
+    await _wait_for(warm)
+    for s in connected:
+        if s.spec.get("warm"):
+            assert s.ws is not None
+            await s.ws.send(frame(s, time.time(), -1))
+    await asyncio.sleep(1.5)
+    latencies.clear()
+    ready_q.put({"wid": job["wid"], "warmed": True})
+    await _wait_for(go)
+    begin = start_at.value
+    deadline = begin + job["duration"]
+    await asyncio.sleep(max(0.0, begin - time.time()))
+
+    async def closed_sender(s: Sock) -> None:
+        assert s.ws is not None
+        n = 0
+        while time.time() < deadline:
+            s.ack.clear()
+            await s.ws.send(frame(s, time.time(), n))
+            stats["sent"] += 1
+            n += 1
+            try:
+                await asyncio.wait_for(s.ack.wait(), timeout=max(1.0, deadline + 10 - time.time()))
+            except TimeoutError:
+                stats["ack_timeouts"] += 1
+                return
+            stats["acked"] += 1
+
+    async def open_sender(s: Sock, rate: float, offset: float) -> None:
+        assert s.ws is not None
+        n = 0
+        while True:
+            due = begin + offset + n / rate
+            if due >= deadline:
+                return
+            wait = due - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            else:
+                stats["max_lag_ms"] = max(stats["max_lag_ms"], -wait * 1000)
+            await s.ws.send(frame(s, due, n))
+            stats["sent"] += 1
+            n += 1
+
+    senders = [s for s in connected if s.spec.get("sender")]
+    if mode == "closed":
+        tasks = [closed_sender(s) for s in senders]
+    else:
+        rate = job["rate_per_sender"]
+        tasks = [open_sender(s, rate, i / (rate * max(1, len(senders)))) for i, s in enumerate(senders)]
+    await asyncio.gather(*tasks, return_exceptions=True)
+    # Let deliveries in flight arrive, then stop reading.
+    await asyncio.sleep(max(0.0, deadline + job["drain"] - time.time()))
+    for s in connected:
+        assert s.ws is not None
+        s.ws.transport.abort()
+    await asyncio.gather(*readers, return_exceptions=True)
+    return {
+        "wid": job["wid"],
+        "connected": len(connected),
+        "latencies": latencies,
+        **stats,
+        "error_samples": error_samples,
+        "seqs": [[s.spec["chat_id"], s.seqs.get(s.spec["chat_id"], [])] for s in connected],
+    }
+
+
+def ws_process(
+    job: dict[str, Any], ready_q: Any, result_q: Any, go: Any, start_at: Any, stop: Any, warm: Any = None
+) -> None:
+    """Process entry point: run the job, put its result on result_q."""
+    raise_nofile()
+    with contextlib.suppress(KeyboardInterrupt):
+        result_q.put(asyncio.run(_run(job, ready_q, go, start_at, stop, warm)))
