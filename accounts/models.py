@@ -56,6 +56,8 @@ class User(AbstractBaseUser, PermissionsMixin):
             # Case-insensitive uniqueness in the database, so a registration race cannot create two.
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
+        # Moderators ban without `change_user`, which would let them edit staff flags and passwords.
+        permissions: ClassVar = [("ban_user", "Can ban and unban users")]
 
     def __str__(self) -> str:
         return self.email

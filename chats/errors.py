@@ -9,9 +9,11 @@ __all__ = [
     "ChatNotGroupError",
     "InvalidChatNameError",
     "InvalidReadSeqError",
+    "InvalidRoleError",
     "MemberNotFoundError",
     "NotChatAdminError",
     "NotChatMemberError",
+    "OwnerRoleChangeError",
     "PrivateChatMembershipError",
     "PrivateChatWithSelfError",
     "UserNotFoundError",
@@ -86,3 +88,17 @@ class InvalidReadSeqError(InvalidError):
 
     code = "invalid_seq"
     message = "seq must be between 0 and the seq of the newest message"
+
+
+class InvalidRoleError(InvalidError):
+    """A member's role is one of owner, admin, member."""
+
+    code = "invalid_role"
+    message = "role must be owner, admin or member"
+
+
+class OwnerRoleChangeError(InvalidError):
+    """A group keeps one owner: ownership moves by making another member the owner."""
+
+    code = "owner_role_change"
+    message = "the owner's role cannot be lowered; make another member the owner instead"

@@ -16,12 +16,15 @@ from accounts.models import User
 from chatproject.fields import is_bigint_id
 from chats.errors import (
     CannotRemoveMemberError,
+    ChatNotFoundError,
     ChatNotGroupError,
     InvalidChatNameError,
     InvalidReadSeqError,
+    InvalidRoleError,
     MemberNotFoundError,
     NotChatAdminError,
     NotChatMemberError,
+    OwnerRoleChangeError,
     PrivateChatMembershipError,
     PrivateChatWithSelfError,
 )
@@ -52,6 +55,30 @@ def _lock_chat_with_role(*, chat_id: int, user: User) -> tuple[Chat, ChatMember]
     chat = chat_lock_for_member(chat_id=chat_id, user=user)
     member = ChatMember.objects.get(chat=chat, user=user)
     return chat, member
+
+
+# --- staff moderation (the admin): a staff actor manages any group without being a member ---------
+
+
+def _lock_chat_for_manager(*, chat_id: int, actor: User, as_staff: bool) -> tuple[Chat, ChatMember | None]:
+    """Lock the chat row for a membership change; (chat, the actor's membership or None for staff).
+
+    With `as_staff`, the actor must be active staff and need not be a member (moderation from the
+    admin, which checks the finer permissions); otherwise the actor must be a member.
+    Raises NotChatAdminError (not staff), ChatNotFoundError (staff, missing chat), NotChatMemberError.
+    """
+    if not as_staff:
+        return _lock_chat_with_role(chat_id=chat_id, user=actor)
+    if not (actor.is_active and actor.is_staff):
+        raise NotChatAdminError()
+    chat = (
+        Chat.objects.select_for_update(of=("self",)).filter(pk=chat_id).first()
+        if is_bigint_id(chat_id)
+        else None
+    )
+    if chat is None:
+        raise ChatNotFoundError()
+    return chat, None
 
 
 def _clean_name(name: str) -> str:
@@ -131,17 +158,19 @@ def chat_create_group(*, creator: User, name: str, participant_ids: list[int]) -
 
 
 @transaction.atomic
-def member_add(*, chat_id: int, actor: User, user_ids: list[int]) -> list[ChatMember]:
+def member_add(*, chat_id: int, actor: User, user_ids: list[int], as_staff: bool = False) -> list[ChatMember]:
     """Add users to a group chat as members; users already in it are skipped. Returns the new rows.
 
-    Locks the chat row. Raises NotChatMemberError, PrivateChatMembershipError, NotChatAdminError,
-    UserNotFoundError (nothing is added). Broadcasts `member_added` to the chat group, then to each
-    new member's user group (their sockets join the chat group on the second, so they get it once).
+    The actor is an owner or admin of the chat, or, with `as_staff`, a staff moderator who need not
+    be a member. Locks the chat row. Raises NotChatMemberError, ChatNotFoundError (staff),
+    PrivateChatMembershipError, NotChatAdminError, UserNotFoundError (nothing is added).
+    Broadcasts `member_added` to the chat group, then to each new member's user group (their
+    sockets join the chat group on the second, so they get it once).
     """
-    chat, actor_member = _lock_chat_with_role(chat_id=chat_id, user=actor)
+    chat, actor_member = _lock_chat_for_manager(chat_id=chat_id, actor=actor, as_staff=as_staff)
     if chat.type == Chat.Type.PRIVATE:
         raise PrivateChatMembershipError()
-    if actor_member.role not in MANAGER_ROLES:
+    if actor_member is not None and actor_member.role not in MANAGER_ROLES:
         raise NotChatAdminError()
     ids = _unique(user_ids)
     _require_active_users(ids, field="user_ids")
@@ -177,28 +206,34 @@ def _hand_over_ownership(chat: Chat) -> ChatMember | None:
 
 
 @transaction.atomic
-def member_remove(*, chat_id: int, actor: User, user_id: int) -> None:
+def member_remove(*, chat_id: int, actor: User, user_id: int, as_staff: bool = False) -> None:
     """Remove `user_id` from a group chat, or leave it when `user_id` is the actor.
 
-    The owner may remove anyone, an admin plain members only. An owner who leaves hands ownership to
-    the longest-standing admin, else the longest-standing member. Locks the chat row.
-    Raises NotChatMemberError, PrivateChatMembershipError, NotChatAdminError, CannotRemoveMemberError,
-    MemberNotFoundError. Broadcasts `member_removed` to the chat group and to the removed user's group.
+    The owner (and, with `as_staff`, a staff moderator who need not be a member) may remove anyone,
+    an admin plain members only. A removed or leaving owner hands ownership to the longest-standing
+    admin, else the longest-standing member. Locks the chat row.
+    Raises NotChatMemberError, ChatNotFoundError (staff), PrivateChatMembershipError, NotChatAdminError,
+    CannotRemoveMemberError, MemberNotFoundError. Broadcasts `member_removed` to the chat group and to
+    the removed user's group.
     """
-    chat, actor_member = _lock_chat_with_role(chat_id=chat_id, user=actor)
+    chat, actor_member = _lock_chat_for_manager(chat_id=chat_id, actor=actor, as_staff=as_staff)
     if chat.type == Chat.Type.PRIVATE:
         raise PrivateChatMembershipError()
-    if user_id == actor.pk:
+    if actor_member is not None and user_id == actor.pk:
         target = actor_member
     else:
-        if actor_member.role not in MANAGER_ROLES:
+        if actor_member is not None and actor_member.role not in MANAGER_ROLES:
             raise NotChatAdminError()
         found = (
             ChatMember.objects.filter(chat=chat, user_id=user_id).first() if is_bigint_id(user_id) else None
         )
         if found is None:
             raise MemberNotFoundError()
-        if actor_member.role == ChatMember.Role.ADMIN and found.role != ChatMember.Role.MEMBER:
+        if (
+            actor_member is not None
+            and actor_member.role == ChatMember.Role.ADMIN
+            and found.role != ChatMember.Role.MEMBER
+        ):
             raise CannotRemoveMemberError()
         target = found
     target.delete()
@@ -207,6 +242,49 @@ def member_remove(*, chat_id: int, actor: User, user_id: int) -> None:
     event = {"chat_id": chat.pk, "user_id": user_id}
     broadcast_on_commit(chat_group(chat.pk), "member_removed", event)
     broadcast_on_commit(user_group(user_id), "member_removed", event)
+
+
+@transaction.atomic
+def member_set_role(
+    *, chat_id: int, actor: User, user_id: int, role: str, as_staff: bool = False
+) -> ChatMember:
+    """Set a group member's role (owner, admin or member); returns the membership.
+
+    Only the owner may do it, or, with `as_staff`, a staff moderator who need not be a member.
+    A group keeps exactly one owner: making someone the owner makes the previous owner an admin,
+    and the owner's own role cannot be lowered directly (make another member the owner instead).
+    Unchanged roles are a no-op. Locks the chat row. Raises NotChatMemberError, ChatNotFoundError
+    (staff), PrivateChatMembershipError, NotChatAdminError, InvalidRoleError, MemberNotFoundError,
+    OwnerRoleChangeError. Broadcasts `member_updated {chat_id, user_id, role}` to the chat group for
+    every membership whose role changed.
+    """
+    chat, actor_member = _lock_chat_for_manager(chat_id=chat_id, actor=actor, as_staff=as_staff)
+    if chat.type == Chat.Type.PRIVATE:
+        raise PrivateChatMembershipError()
+    if actor_member is not None and actor_member.role != ChatMember.Role.OWNER:
+        raise NotChatAdminError()
+    if role not in ChatMember.Role.values:
+        raise InvalidRoleError()
+    target = ChatMember.objects.filter(chat=chat, user_id=user_id).first() if is_bigint_id(user_id) else None
+    if target is None:
+        raise MemberNotFoundError()
+    if target.role == role:
+        return target
+    if target.role == ChatMember.Role.OWNER:
+        raise OwnerRoleChangeError()
+    changed = [target]
+    if role == ChatMember.Role.OWNER:
+        previous = list(ChatMember.objects.filter(chat=chat, role=ChatMember.Role.OWNER))
+        for member in previous:
+            member.role = ChatMember.Role.ADMIN
+            member.save(update_fields=["role"])
+        changed = [*previous, target]
+    target.role = role
+    target.save(update_fields=["role"])
+    for member in changed:
+        event = {"chat_id": chat.pk, "user_id": member.user_id, "role": member.role}
+        broadcast_on_commit(chat_group(chat.pk), "member_updated", event)
+    return target
 
 
 @transaction.atomic
