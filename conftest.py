@@ -27,6 +27,12 @@ def _fresh_throttles_and_cache(settings: Any) -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Uploaded files go to a throwaway directory, never into the repository's media/."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture
 def user(db: None) -> Any:
     """An active user whose password is `password`-free: use `user_password`."""

@@ -72,6 +72,14 @@ class TooLargeError(DomainError):
     message = "payload too large"
 
 
+class UnsupportedMediaTypeError(DomainError):
+    """The content is of a type the operation does not accept (415)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+    message = "unsupported media type"
+
+
 class RateLimitedError(DomainError):
     """Too many requests (429)."""
 

@@ -182,6 +182,7 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN", default="20/min"),
         "refresh": env.str("THROTTLE_REFRESH", default="30/min"),
         "ws_ticket": env.str("THROTTLE_WS_TICKET", default="60/min"),
+        "attachments": env.str("THROTTLE_ATTACHMENTS", default="60/min"),
     },
     # Behind a proxy, set NUM_PROXIES so throttles key on the real client address.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0) or None,
@@ -213,6 +214,15 @@ WS_REPLAY_LIMIT = env.int("WS_REPLAY_LIMIT", default=1000)
 # How often each process pings Redis; on failure its sockets close with 1013.
 WS_LAYER_CHECK_SECONDS = env.float("WS_LAYER_CHECK_SECONDS", default=2.0)
 
+# --- Presence (realtime.presence) -----------------------------------------------------------
+# Each open socket's entry expires this long after its process last refreshed it: how long a user of
+# a crashed process still shows online. Every process refreshes its sockets (and sweeps expired
+# ones, announcing those users offline) every PRESENCE_HEARTBEAT_SECONDS.
+PRESENCE_TTL_SECONDS = env.float("PRESENCE_TTL_SECONDS", default=30.0)
+PRESENCE_HEARTBEAT_SECONDS = env.float("PRESENCE_HEARTBEAT_SECONDS", default=10.0)
+if not 0 < PRESENCE_HEARTBEAT_SECONDS < PRESENCE_TTL_SECONDS:
+    raise ImproperlyConfigured("PRESENCE_HEARTBEAT_SECONDS must be above 0 and below PRESENCE_TTL_SECONDS.")
+
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -231,6 +241,31 @@ STORAGES = {
         )
     },
 }
+
+# --- Attachments (messaging: POST /api/attachments) -----------------------------------------
+# Uploads are stored through Django's storage API: local files under MEDIA_ROOT by default, never
+# served from there directly (GET /api/attachments/{id}/download checks membership and streams).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENTS_PER_MESSAGE = env.int("ATTACHMENTS_PER_MESSAGE", default=10)
+# Uploads no message carries are removed by `manage.py cleanup_attachments` after this long.
+ATTACHMENT_UNSENT_MAX_AGE_HOURS = env.float("ATTACHMENT_UNSENT_MAX_AGE_HOURS", default=24.0)
+# An S3-compatible bucket instead of local files (django-storages; credentials from boto3's usual
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables or instance role).
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "location": env.str("AWS_LOCATION", default=""),
+            # Objects stay private (the bucket's policy decides); names are random, never overwritten.
+            "default_acl": None,
+            "file_overwrite": False,
+        },
+    }
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

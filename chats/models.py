@@ -28,6 +28,9 @@ class Chat(models.Model):
     # The seq of the newest message; bumped under a row lock by messaging.services.message_send.
     last_seq = models.BigIntegerField(default=0, editable=False)
     last_message_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The chat's change counter: every edit, deletion or reaction change of one of its messages takes
+    # the next value under the chat row lock (messaging.services), so clients resume changes from it.
+    last_version = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints: ClassVar = [

@@ -4,7 +4,7 @@ Each payload function has a documentation serializer beside it, so the OpenAPI s
 shape change together (schemathesis checks every response against it).
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
@@ -27,14 +27,19 @@ def chat_payload(chat: Chat) -> dict[str, Any]:
     }
 
 
-def member_payload(member: ChatMember) -> dict[str, Any]:
-    """One member of a chat: {id, username, role} (member.user must be loaded)."""
-    return {"id": member.user_id, "username": member.user.username, "role": member.role}
+def member_payload(member: ChatMember, *, online: bool) -> dict[str, Any]:
+    """One member of a chat: {id, username, role, online} (member.user must be loaded)."""
+    return {"id": member.user_id, "username": member.user.username, "role": member.role, "online": online}
 
 
-def chat_detail_payload(chat: Chat, members: Iterable[ChatMember]) -> dict[str, Any]:
-    """GET /api/chats/{id}: the chat with its members."""
-    return {**chat_payload(chat), "members": [member_payload(member) for member in members]}
+def chat_detail_payload(
+    chat: Chat, members: Iterable[ChatMember], *, online_ids: Collection[int]
+) -> dict[str, Any]:
+    """GET /api/chats/{id}: the chat with its members; `online_ids` are the users online now."""
+    return {
+        **chat_payload(chat),
+        "members": [member_payload(member, online=member.user_id in online_ids) for member in members],
+    }
 
 
 def chat_list_payload(entries: Iterable["ChatListEntry"]) -> dict[str, Any]:
@@ -76,6 +81,9 @@ class MemberPayloadSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField(help_text="The user's id.")
     username = serializers.CharField()
     role = serializers.ChoiceField(choices=ChatMember.Role.choices)
+    online = serializers.BooleanField(
+        help_text="At least one WebSocket of this user is open now (on any server process)."
+    )
 
 
 class ChatDetailPayloadSerializer(ChatPayloadSerializer):

@@ -52,6 +52,11 @@ def chat_ids_for_user(*, user: User) -> list[int]:
     return list(ChatMember.objects.filter(user=user).values_list("chat_id", flat=True))
 
 
+def chat_ids_for_user_id(*, user_id: int) -> list[int]:
+    """Ids of every chat of the user with this id (for code that holds only the id, e.g. presence)."""
+    return list(ChatMember.objects.filter(user_id=user_id).values_list("chat_id", flat=True))
+
+
 def chat_members(*, chat_id: int, user: User) -> tuple[Chat, list[ChatMember]]:
     """The chat and all its members (oldest first, users loaded), in one query.
 
@@ -82,7 +87,7 @@ class ChatListEntry:
 
 
 def chat_list_for_user(*, user: User) -> list[ChatListEntry]:
-    """Every chat of the user, most recently active first, in two queries whatever their number.
+    """Every chat of the user, most recently active first, in three queries whatever their number.
 
     Activity is the newest message's time, or the creation time for a chat without messages.
     """
@@ -97,7 +102,7 @@ def chat_list_for_user(*, user: User) -> list[ChatListEntry]:
         # unique (chat, seq) index per chat.
         newest = Message.objects.filter(
             chat__memberships__user=user, seq=F("chat__last_seq"), deleted_at__isnull=True
-        )
+        ).prefetch_related("attachments")  # one more query for all chats' last messages
         last_messages = {message.chat_id: message for message in newest}
     return [
         ChatListEntry(

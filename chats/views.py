@@ -30,6 +30,7 @@ from chats.serializers import (
     MembersAddSerializer,
     PrivateChatCreateSerializer,
 )
+from realtime.presence import online_user_ids
 
 CREATED_AT = "2026-01-05T10:30:00.000000Z"
 PRIVATE_CHAT = {"id": 1, "type": "private", "name": None, "created_at": CREATED_AT}
@@ -44,13 +45,14 @@ MESSAGE = {
     "seq": 7,
     "reply_to": None,
     "client_id": "7f1c2d9e-5b7a-4d0e-9a51-0c6f0b3e2a11",
+    "attachments": [],
 }
 GROUP_DETAIL = {
     **GROUP_CHAT,
     "members": [
-        {"id": 1, "username": "ivan", "role": "owner"},
-        {"id": 3, "username": "olga", "role": "admin"},
-        {"id": 4, "username": "petr", "role": "member"},
+        {"id": 1, "username": "ivan", "role": "owner", "online": True},
+        {"id": 3, "username": "olga", "role": "admin", "online": False},
+        {"id": 4, "username": "petr", "role": "member", "online": True},
     ],
 }
 
@@ -90,7 +92,9 @@ def _user(request: Request) -> User:
 
 def _chat_detail(chat_id: int, user: User) -> Response:
     chat, members = selectors.chat_members(chat_id=chat_id, user=user)
-    return Response(chat_detail_payload(chat, members))
+    # Presence: one Redis round trip for all members, no query.
+    online_ids = online_user_ids([member.user_id for member in members])
+    return Response(chat_detail_payload(chat, members, online_ids=online_ids))
 
 
 class ObjectResponsesSchema(AutoSchema):

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from chatproject.fields import BIGINT_MAX, StrictCharField, StrictIntegerField
-from messaging.models import CLIENT_ID_MAX_LENGTH
+from messaging.models import CLIENT_ID_MAX_LENGTH, REACTION_EMOJI_MAX_LENGTH
 from messaging.selectors import DEFAULT_PAGE_SIZE
 
 
@@ -57,6 +57,15 @@ class MessageSendSerializer(serializers.Serializer[Any]):
         max_value=BIGINT_MAX,
         help_text="Id of a message of the same chat that this one answers.",
     )
+    # --- attachments ---
+    attachment_ids = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=BIGINT_MAX),
+        required=False,
+        allow_empty=True,
+        max_length=settings.ATTACHMENTS_PER_MESSAGE,
+        help_text="Ids from POST /api/attachments: your own uploads that no message carries yet "
+        "(invalid_attachment otherwise; nothing is stored then).",
+    )
 
 
 class MessageHistoryQuerySerializer(serializers.Serializer[Any]):
@@ -93,4 +102,105 @@ class MessageHistoryQuerySerializer(serializers.Serializer[Any]):
         max_value=BIGINT_MAX,
         help_text="Only messages newer than this seq, and the page is oldest first: how a reconnecting "
         "client catches up in order, without gaps or duplicates.",
+    )
+
+
+# --- edits, reactions, changes, search -----------------------------------------------------------
+
+SEARCH_QUERY_MAX_LENGTH = 200
+
+
+class MessageEditSerializer(serializers.Serializer[Any]):
+    """PATCH /api/messages/{id} body (and the WebSocket edit_message payload's content)."""
+
+    content = MessageContentField()
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": REACTION_EMOJI_MAX_LENGTH,
+        "pattern": r"^\S+$",
+        "description": f"One emoji (or short token), 1 to {REACTION_EMOJI_MAX_LENGTH} characters, no "
+        "whitespace or control characters (invalid_emoji).",
+    }
+)
+class EmojiField(StrictCharField):
+    """An emoji: any string here; messaging.services applies the length and character rules."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, allow_blank=True, **kwargs)
+
+
+class ReactionAddSerializer(serializers.Serializer[Any]):
+    """POST /api/messages/{id}/reactions body."""
+
+    emoji = EmojiField()
+
+
+class MessageChangesQuerySerializer(serializers.Serializer[Any]):
+    """GET /api/messages/changes query parameters."""
+
+    chat_id = StrictIntegerField(from_query=True, min_value=1, max_value=BIGINT_MAX)
+    since_version = StrictIntegerField(
+        from_query=True,
+        min_value=0,
+        max_value=BIGINT_MAX,
+        help_text="The highest message `version` you have seen in this chat (0 for none).",
+    )
+    limit = StrictIntegerField(
+        from_query=True,
+        required=False,
+        default=DEFAULT_PAGE_SIZE,
+        min_value=1,
+        max_value=BIGINT_MAX,
+        help_text="Page size; values over 100 are treated as 100.",
+    )
+
+
+class MessageSearchQuerySerializer(serializers.Serializer[Any]):
+    """GET /api/messages/search query parameters."""
+
+    q = StrictCharField(
+        min_length=1,
+        max_length=SEARCH_QUERY_MAX_LENGTH,
+        help_text="Words to find (every word must match, as a whole word or a word prefix) or, from 3 "
+        "characters, any substring of the text. Case-insensitive.",
+    )
+    chat_id = StrictIntegerField(
+        from_query=True,
+        required=False,
+        min_value=1,
+        max_value=BIGINT_MAX,
+        help_text="Search this chat only (you must be a member).",
+    )
+    limit = StrictIntegerField(
+        from_query=True,
+        required=False,
+        default=DEFAULT_PAGE_SIZE,
+        min_value=1,
+        max_value=BIGINT_MAX,
+        help_text="Page size; values over 100 are treated as 100.",
+    )
+    before_id = StrictIntegerField(
+        from_query=True,
+        required=False,
+        min_value=1,
+        max_value=BIGINT_MAX,
+        help_text="Only messages older than this id: pass the last id of the previous page.",
+    )
+
+
+# --- attachments -----------------------------------------------------------------------------------
+
+
+class AttachmentUploadSerializer(serializers.Serializer[Any]):
+    """POST /api/attachments multipart body: one file in the field `file`."""
+
+    file = serializers.FileField(
+        allow_empty_file=True,  # messaging.services answers an empty file with attachment_empty
+        use_url=False,
+        help_text="PNG, JPEG, GIF, WebP, PDF or UTF-8 text (decided by the content), at most "
+        f"{settings.ATTACHMENT_MAX_BYTES} bytes.",
     )

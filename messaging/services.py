@@ -1,16 +1,39 @@
-"""Message writes: sending, with gap-free per-chat sequence numbers and idempotent retries."""
+"""Message writes: sending, with gap-free per-chat sequence numbers and idempotent retries;
+editing, deleting (tombstones) and reactions, each numbered by the chat's change counter.
+"""
+
+import unicodedata
+import uuid
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
 from chatproject.fields import is_bigint_id
 from chats.models import Chat, ChatMember
-from chats.services import chat_lock_for_member
-from messaging.errors import InvalidClientIdError, InvalidReplyError, MessageEmptyError, MessageTooLongError
-from messaging.models import CLIENT_ID_MAX_LENGTH, Message
-from messaging.payloads import message_payload
+from chats.services import MANAGER_ROLES, chat_lock_for_member
+from messaging.errors import (
+    AttachmentEmptyError,
+    AttachmentTooLargeError,
+    AttachmentTypeError,
+    InvalidAttachmentError,
+    InvalidClientIdError,
+    InvalidEmojiError,
+    InvalidReplyError,
+    MessageDeletedError,
+    MessageEmptyError,
+    MessageNotFoundError,
+    MessageTooLongError,
+    NotMessageAuthorError,
+    NotMessageModeratorError,
+)
+from messaging.models import CLIENT_ID_MAX_LENGTH, REACTION_EMOJI_MAX_LENGTH, Attachment, Message, Reaction
+from messaging.payloads import message_deleted_payload, message_payload, reaction_event_payload
+from messaging.uploads import EXTENSIONS, clean_filename, sniff_content_type
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group
 
@@ -35,16 +58,19 @@ def message_send(
     content: str,
     client_id: str | None = None,
     reply_to: int | None = None,
+    attachment_ids: list[int] | None = None,
 ) -> Message:
     """Store a message with the chat's next seq and broadcast `new_message` once committed.
 
     Locks the chat row (SELECT ... FOR UPDATE), so seqs are 1, 2, 3, ... with no gap or duplicate
     and the membership check holds until commit. The sender's read marker moves to the new message.
     With `client_id`, a repeat by the same sender in the same chat returns the original message and
-    broadcasts nothing. Raises MessageTooLongError, MessageEmptyError, InvalidClientIdError,
-    NotChatMemberError, InvalidReplyError.
+    broadcasts nothing. `attachment_ids` are the sender's uploads that no message carries yet; they
+    become this message's (all or none). Raises MessageTooLongError, MessageEmptyError,
+    InvalidClientIdError, NotChatMemberError, InvalidReplyError, InvalidAttachmentError.
     """
     text = _check_content(content)
+    attachment_ids = _check_attachment_ids(attachment_ids)
     if client_id is not None and not 1 <= len(client_id) <= CLIENT_ID_MAX_LENGTH:
         raise InvalidClientIdError()
     chat = chat_lock_for_member(chat_id=chat_id, user=sender)
@@ -71,7 +97,265 @@ def message_send(
         client_id=client_id,
         reply_to_id=reply_to,
     )
+    _attachments_attach(message=message, uploader=sender, attachment_ids=attachment_ids)
     # Your own message is not unread: sending reads the chat up to it.
     ChatMember.objects.filter(chat=chat, user=sender, last_read_seq__lt=seq).update(last_read_seq=seq)
     broadcast_on_commit(chat_group(chat.pk), "new_message", message_payload(message))
     return message
+
+
+# --- edits, deletions, reactions -------------------------------------------------------------------
+# Every change to an existing message runs under its chat's row lock (the lock message_send takes) and
+# stamps the message with the chat's next change counter value (Chat.last_version), so a client that
+# missed events asks for "messages with version > mine" and gets every change, in commit order.
+
+
+def _lock_message(*, message_id: int, actor: User, staff: bool = False) -> tuple[Chat, Message]:
+    """Lock the message's chat row, then read the message under that lock; needs an open transaction.
+
+    The actor must be a member of the chat (or staff, when `staff` is true). Raises
+    MessageNotFoundError for a missing message and for one in a chat the actor is not in alike.
+    """
+    if not is_bigint_id(message_id):
+        raise MessageNotFoundError()
+    chat_id = Message.objects.filter(pk=message_id).values_list("chat_id", flat=True).first()
+    if chat_id is None:
+        raise MessageNotFoundError()
+    chats = Chat.objects.select_for_update(of=("self",)).filter(pk=chat_id)
+    if not (staff and actor.is_staff):
+        chats = chats.filter(memberships__user=actor)
+    chat = chats.first()
+    # Re-read under the lock: every change to a message holds this lock, so this copy stays current.
+    message = Message.objects.filter(pk=message_id).first() if chat is not None else None
+    if chat is None or message is None:
+        raise MessageNotFoundError()
+    return chat, message
+
+
+def _next_version(chat: Chat) -> int:
+    """Take the chat's next change counter value; the caller holds the chat row lock."""
+    version = chat.last_version + 1
+    Chat.objects.filter(pk=chat.pk).update(last_version=version)
+    chat.last_version = version
+    return version
+
+
+def _erase_extras(message: Message) -> None:
+    """Erase what a deleted message carries besides its text. Runs under the chat lock.
+
+    Hook: whatever else a message owns (attachments) is removed here too, in the same transaction.
+    """
+    Reaction.objects.filter(message=message).delete()
+
+
+@transaction.atomic
+def message_edit(*, message_id: int, editor: User, content: str) -> Message:
+    """Replace a message's text (sender only) and broadcast `message_updated` once committed.
+
+    Same content rules as message_send. Unchanged text is a no-op (no broadcast). Locks the chat row.
+    Raises MessageTooLongError, MessageEmptyError, MessageNotFoundError (also for a chat the editor is
+    not in), NotMessageAuthorError, MessageDeletedError.
+    """
+    text = _check_content(content)
+    chat, message = _lock_message(message_id=message_id, actor=editor)
+    if message.sender_id != editor.pk:
+        raise NotMessageAuthorError()
+    if message.deleted_at is not None:
+        raise MessageDeletedError()
+    if text == message.content:
+        return message
+    message.content = text
+    message.edited_at = timezone.now()
+    message.version = _next_version(chat)
+    message.save(update_fields=["content", "edited_at", "version"])
+    broadcast_on_commit(chat_group(chat.pk), "message_updated", message_payload(message))
+    return message
+
+
+@transaction.atomic
+def message_delete(*, message_id: int, actor: User) -> Message:
+    """Soft-delete a message and broadcast `message_deleted` once committed; returns the tombstone.
+
+    Allowed for the sender, an owner or admin of the (group) chat, and staff (who need not be members).
+    The row stays with its seq, so history and cursors do not move: content is erased, reactions (and
+    attachments, see _erase_extras) removed, deleted_at set. Deleting again returns the tombstone and
+    broadcasts nothing. Locks the chat row. Raises MessageNotFoundError (also for a chat the actor is
+    not in), NotMessageModeratorError.
+    """
+    chat, message = _lock_message(message_id=message_id, actor=actor, staff=True)
+    if message.sender_id != actor.pk and not actor.is_staff:
+        role = ChatMember.objects.filter(chat=chat, user=actor).values_list("role", flat=True).first()
+        if chat.type != Chat.Type.GROUP or role not in MANAGER_ROLES:
+            raise NotMessageModeratorError()
+    if message.deleted_at is not None:
+        return message
+    _erase_extras(message)
+    message.content = ""
+    message.deleted_at = timezone.now()
+    message.version = _next_version(chat)
+    message.save(update_fields=["content", "deleted_at", "version"])
+    broadcast_on_commit(chat_group(chat.pk), "message_deleted", message_deleted_payload(message))
+    return message
+
+
+def _check_emoji(emoji: str) -> str:
+    if (
+        not isinstance(emoji, str)
+        or not 1 <= len(emoji) <= REACTION_EMOJI_MAX_LENGTH
+        # Controls and lone surrogates are not emoji (and PostgreSQL cannot store NUL); format
+        # characters stay allowed: joined emoji (family, flags) are built with U+200D.
+        or any(char.isspace() or unicodedata.category(char) in {"Cc", "Cs"} for char in emoji)
+    ):
+        raise InvalidEmojiError()
+    return emoji
+
+
+@transaction.atomic
+def reaction_add(*, message_id: int, user: User, emoji: str) -> Message:
+    """Add the user's `emoji` to a message and broadcast `reaction_added` once committed.
+
+    Adding a reaction the user already has is a no-op (no broadcast); the unique (message, user, emoji)
+    constraint backs the check made under the chat lock. Raises InvalidEmojiError, MessageNotFoundError,
+    MessageDeletedError.
+    """
+    emoji = _check_emoji(emoji)
+    chat, message = _lock_message(message_id=message_id, actor=user)
+    if message.deleted_at is not None:
+        raise MessageDeletedError()
+    if Reaction.objects.filter(message=message, user=user, emoji=emoji).exists():
+        return message
+    Reaction.objects.create(message=message, user=user, emoji=emoji)
+    _reaction_changed(chat, message, user=user, emoji=emoji, event="reaction_added")
+    return message
+
+
+@transaction.atomic
+def reaction_remove(*, message_id: int, user: User, emoji: str) -> Message:
+    """Remove the user's `emoji` from a message and broadcast `reaction_removed` once committed.
+
+    Removing a reaction the user does not have is a no-op (no broadcast). Raises InvalidEmojiError,
+    MessageNotFoundError.
+    """
+    emoji = _check_emoji(emoji)
+    chat, message = _lock_message(message_id=message_id, actor=user)
+    removed, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
+    if removed:
+        _reaction_changed(chat, message, user=user, emoji=emoji, event="reaction_removed")
+    return message
+
+
+def _reaction_changed(chat: Chat, message: Message, *, user: User, emoji: str, event: str) -> None:
+    """Stamp the message with the next change version and broadcast the reaction event."""
+    message.version = _next_version(chat)
+    message.save(update_fields=["version"])
+    count = Reaction.objects.filter(message=message, emoji=emoji).count()
+    broadcast_on_commit(
+        chat_group(chat.pk),
+        event,
+        reaction_event_payload(message, user_id=user.pk, emoji=emoji, count=count),
+    )
+
+
+# --- attachments -----------------------------------------------------------------------------------
+
+
+def attachment_upload(*, uploader: User, file: UploadedFile) -> Attachment:
+    """Store an uploaded file for the uploader's next message; its type is sniffed from the content.
+
+    The file is written to storage first, then its row in a transaction of its own; if the row
+    cannot be written the file is deleted again (a write cannot be rolled back like a row). Raises
+    AttachmentTooLargeError, AttachmentEmptyError, AttachmentTypeError.
+    """
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if file.size is None or file.size > limit:
+        raise AttachmentTooLargeError(f"file is too large (at most {limit} bytes)")
+    if file.size == 0:
+        raise AttachmentEmptyError()
+    content_type = sniff_content_type(file)
+    if content_type is None:
+        raise AttachmentTypeError()
+    attachment = Attachment(
+        uploader=uploader,
+        filename=clean_filename(file.name or "", content_type),
+        content_type=content_type,
+        size=file.size,
+    )
+    attachment.file.save(uuid.uuid4().hex + EXTENSIONS[content_type], file, save=False)
+    try:
+        with transaction.atomic():
+            attachment.save()
+    except BaseException:
+        attachment.file.delete(save=False)
+        raise
+    return attachment
+
+
+def _check_attachment_ids(attachment_ids: list[int] | None) -> list[int]:
+    """The distinct ids, in order; at most ATTACHMENTS_PER_MESSAGE. Raises InvalidAttachmentError."""
+    ids = list(dict.fromkeys(attachment_ids or []))
+    if not all(is_bigint_id(attachment_id) for attachment_id in ids):
+        raise InvalidAttachmentError()
+    if len(ids) > settings.ATTACHMENTS_PER_MESSAGE:
+        raise InvalidAttachmentError(f"at most {settings.ATTACHMENTS_PER_MESSAGE} attachments per message")
+    return ids
+
+
+def _attachments_attach(*, message: Message, uploader: User, attachment_ids: list[int]) -> None:
+    """Give the uploads to a new message; needs the caller's transaction, which fails whole if one is not free.
+
+    One conditional UPDATE decides: an upload that is not the uploader's, already carried by a message
+    (a concurrent send waits for the row lock, then sees message_id set) or removed by the cleanup is
+    not matched, the count falls short, and the send rolls back. Raises InvalidAttachmentError.
+    """
+    if attachment_ids:
+        attached = Attachment.objects.filter(
+            pk__in=attachment_ids, uploader=uploader, message__isnull=True
+        ).update(message=message)
+        if attached != len(attachment_ids):
+            raise InvalidAttachmentError()
+    # Both payloads (broadcast and answer) read them from here: one query, or none without uploads.
+    if attachment_ids:
+        prefetch_related_objects([message], "attachments")
+    else:
+        _no_attachments(message)
+
+
+def _no_attachments(message: Message) -> None:
+    """Record on the instance that it has no attachments, as prefetch_related would (no query)."""
+    message._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        **getattr(message, "_prefetched_objects_cache", {}),
+        "attachments": Attachment.objects.none(),
+    }
+
+
+def attachments_erase_for_message(message: Message) -> int:
+    """Delete a message's attachments (for deletion): rows now, in the caller's transaction; files once it commits.
+
+    Returns how many were deleted. The message's payload afterwards lists none.
+    """
+    deleted, _ = Attachment.objects.filter(message=message).delete()
+    _no_attachments(message)
+    return deleted
+
+
+def attachments_cleanup_unsent(*, older_than: timedelta, batch_size: int = 500) -> int:
+    """Delete uploads that no message carries, created more than `older_than` ago; returns how many.
+
+    Works in batches, each in its own transaction. Rows a concurrent send is attaching are locked by its
+    UPDATE and skipped (SKIP LOCKED); a send that comes after a batch's delete finds its upload gone
+    and fails with InvalidAttachmentError instead of carrying a deleted file. Files go on commit.
+    """
+    cutoff = timezone.now() - older_than
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Attachment.objects.select_for_update(skip_locked=True)
+                .filter(message__isnull=True, created_at__lt=cutoff)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return total
+            deleted, _ = Attachment.objects.filter(pk__in=ids, message__isnull=True).delete()
+        total += deleted

@@ -1,10 +1,16 @@
 """Message routes, as the seed names them: /api/messages/send and /api/messages/get."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from messaging.views import MessageViewSet
+from messaging.views import AttachmentDownloadView, AttachmentUploadView, MessageViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("messages", MessageViewSet, basename="message")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    # --- attachments ---
+    path("attachments", AttachmentUploadView.as_view(), name="attachment-upload"),
+    path("attachments/<int:pk>/download", AttachmentDownloadView.as_view(), name="attachment-download"),
+]

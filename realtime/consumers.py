@@ -23,13 +23,15 @@ from accounts.models import User
 from chatproject.errors import DomainError
 from chats.selectors import chat_ids_for_user
 from chats.services import chat_mark_read
-from messaging.payloads import message_payload
-from messaging.selectors import messages_after
-from messaging.services import message_send
-from realtime import frames, watchdog
+from messaging.payloads import message_deleted_payload, message_payload
+from messaging.selectors import messages_after, messages_changed
+from messaging.services import message_delete, message_edit, message_send
+from realtime import frames, presence, watchdog
 from realtime.events import layer_message
 from realtime.groups import chat_group, user_group
 from realtime.serializers import (
+    DeleteMessageFrameSerializer,
+    EditMessageFrameSerializer,
     MessageSendSerializer,
     ReadFrameSerializer,
     ResumeFrameSerializer,
@@ -95,6 +97,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.recent_sends: deque[float] = deque()
         self.expiry_task: asyncio.Task[None] | None = None
         self.closing = False
+        # Change cursor per chat reached by the last resume: queued change events at or below it are
+        # already reflected in what the resume replayed, so they are dropped.
+        self.replayed_version: dict[int, int] = {}
+        self.presence_seen: dict[int, bool] = {}  # user id -> last `presence` relayed
         user = self.scope.get("user")
         if user is None:
             # Accept, then close: a browser cannot read a refused handshake, but it can read 4401.
@@ -112,6 +118,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if expires is not None:
             self.expiry_task = asyncio.create_task(self._close_at(expires))
         watchdog.watch(self)
+        await presence.socket_opened(user_id=user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """Leave every group and stop."""
@@ -119,6 +126,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.expiry_task.cancel()
         watchdog.unwatch(self)
         if hasattr(self, "user"):
+            await presence.socket_closed(user_id=self.user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
             groups = [user_group(self.user.pk), *(chat_group(chat_id) for chat_id in self.chat_ids)]
             for group in groups:
                 try:
@@ -255,8 +263,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         Group messages wait in this consumer's channel while the replay runs (handlers run one at a
         time), so anything broadcast meanwhile arrives after the replay and the seq check drops copies.
         """
-        cursors: dict[int, int] = self._validated(ResumeFrameSerializer, payload)["chats"]
+        data = self._validated(ResumeFrameSerializer, payload)
+        cursors: dict[int, int] = data["chats"]
+        versions: dict[int, int] | None = data.get("versions")
         resumed: dict[str, int] = {}
+        resumed_versions: dict[str, int] = {}
         for chat_id, after_seq in cursors.items():
             if chat_id not in self.chat_ids:
                 await self.send_error(frames.NOT_MEMBER, "not_chat_member", chat_id=chat_id)
@@ -264,13 +275,54 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.delivered[chat_id] = after_seq
             await self.replay(chat_id, after_seq)
             resumed[str(chat_id)] = self.delivered.get(chat_id, after_seq)
-        await self.send_frame("resumed", {"chats": resumed})
+            if versions is not None and chat_id in versions:
+                reached = await self.replay_changes(chat_id, versions[chat_id], up_to_seq=after_seq)
+                if reached is not None:
+                    resumed_versions[str(chat_id)] = reached
+        answer: dict[str, Any] = {"chats": resumed}
+        if versions is not None:
+            answer["versions"] = resumed_versions
+        await self.send_frame("resumed", answer)
+
+    # --- edits, deletions ---
+
+    async def cmd_edit_message(self, payload: dict[str, Any]) -> None:
+        """`edit_message`: messaging.services.message_edit; its `message_updated` broadcast answers."""
+        data = self._validated(EditMessageFrameSerializer, payload)
+        await in_db_thread(message_edit)(
+            message_id=data["message_id"], editor=self.user, content=data["content"]
+        )
+
+    async def cmd_delete_message(self, payload: dict[str, Any]) -> None:
+        """`delete_message`: messaging.services.message_delete; its `message_deleted` broadcast answers."""
+        data = self._validated(DeleteMessageFrameSerializer, payload)
+        await in_db_thread(message_delete)(message_id=data["message_id"], actor=self.user)
+
+    async def replay_changes(self, chat_id: int, since_version: int, *, up_to_seq: int) -> int | None:
+        """Replay changes after `since_version` to messages with seq <= up_to_seq; the cursor reached.
+
+        Messages after up_to_seq were just replayed whole as new_message. Too many changes for a
+        socket: `resync_required` and None (the client pages GET /api/messages/changes).
+        """
+        limit = settings.WS_REPLAY_LIMIT
+        changes = await in_db_thread(_change_frames)(self.user, chat_id, since_version, limit + 1)
+        if len(changes) > limit:
+            await self.send_frame("resync_required", {"chat_id": chat_id})
+            return None
+        reached = max([since_version, *(payload["version"] for _, payload in changes)])
+        for frame_type, payload in changes:
+            if payload["seq"] <= up_to_seq:
+                await self.send_frame(frame_type, payload)
+        self.replayed_version[chat_id] = reached
+        return reached
 
     COMMANDS: dict[str, Any] = {
         "send_message": cmd_send_message,
         "typing": cmd_typing,
         "read": cmd_read,
         "resume": cmd_resume,
+        "edit_message": cmd_edit_message,
+        "delete_message": cmd_delete_message,
     }
 
     # --- delivery ------------------------------------------------------------------------------
@@ -331,14 +383,26 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # A chat's events reach only current members, even if they were queued before a removal.
         if chat_id not in self.chat_ids:
             return
+        if event in CHANGE_EVENTS and payload["version"] <= self.replayed_version.get(chat_id, 0):
+            return  # already reflected in what resume replayed
         if event == "new_message":
             await self.deliver_message(payload)
         elif event == "typing" and payload["user_id"] == me:
             return
+        elif event == presence.EVENT:
+            await self.relay_presence(payload)
         else:
             await self.send_frame(event, payload)
         if event == "member_removed" and payload["user_id"] == me:
             await self.leave_chat(chat_id)
+
+    async def relay_presence(self, payload: dict[str, Any]) -> None:
+        """Relay another user's `presence` change once: it arrives through every chat shared with them."""
+        user_id, online = payload["user_id"], payload["online"]
+        if user_id == self.user.pk or self.presence_seen.get(user_id) is online:
+            return
+        self.presence_seen[user_id] = online
+        await self.send_frame(presence.EVENT, payload)
 
 
 def _send(user: User, data: dict[str, Any]) -> dict[str, Any]:
@@ -348,8 +412,32 @@ def _send(user: User, data: dict[str, Any]) -> dict[str, Any]:
         content=data["content"],
         client_id=data.get("client_id"),
         reply_to=data.get("reply_to"),
+        attachment_ids=data.get("attachment_ids"),
     )
     return message_payload(message)
+
+
+# Events that change an existing message; each carries the message's new `version`.
+CHANGE_EVENTS = frozenset({"message_updated", "message_deleted", "reaction_added", "reaction_removed"})
+
+
+def _change_frames(
+    user: User, chat_id: int, since_version: int, limit: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """(frame type, payload) for each change after since_version: tombstones as message_deleted."""
+    return [
+        ("message_deleted", message_deleted_payload(m))
+        if m.deleted_at is not None
+        else ("message_updated", message_payload(m))
+        for m in messages_changed(
+            chat_id=chat_id,
+            user=user,
+            since_version=since_version,
+            limit=limit,
+            mark_mine=False,
+            max_limit=limit,
+        )
+    ]
 
 
 def _replay_payloads(user: User, chat_id: int, after_seq: int, limit: int) -> list[dict[str, Any]]:

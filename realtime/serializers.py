@@ -5,9 +5,16 @@ from typing import Any
 from rest_framework import serializers
 
 from chatproject.fields import BIGINT_MAX, StrictIntegerField
-from messaging.serializers import MessageSendSerializer
+from messaging.serializers import MessageContentField, MessageSendSerializer
 
-__all__ = ["MessageSendSerializer", "ReadFrameSerializer", "ResumeFrameSerializer", "TypingFrameSerializer"]
+__all__ = [
+    "DeleteMessageFrameSerializer",
+    "EditMessageFrameSerializer",
+    "MessageSendSerializer",
+    "ReadFrameSerializer",
+    "ResumeFrameSerializer",
+    "TypingFrameSerializer",
+]
 
 # A socket may resume at most this many chats in one frame.
 RESUME_MAX_CHATS = 1000
@@ -26,20 +33,49 @@ class ReadFrameSerializer(serializers.Serializer[Any]):
     seq = StrictIntegerField(min_value=0, max_value=BIGINT_MAX)
 
 
+def _chat_id_keys(value: dict[str, int]) -> dict[int, int]:
+    """Keys are chat ids written as strings (JSON object keys)."""
+    if len(value) > RESUME_MAX_CHATS:
+        raise serializers.ValidationError("too many chats")
+    chats: dict[int, int] = {}
+    for key, number in value.items():
+        if not key.isdigit() or not 1 <= int(key) <= BIGINT_MAX:
+            raise serializers.ValidationError("chat ids must be positive integers")
+        chats[int(key)] = number
+    return chats
+
+
 class ResumeFrameSerializer(serializers.Serializer[Any]):
-    """`resume` payload: {"chats": {"<chat_id>": <last seen seq>}}."""
+    """`resume` payload: {"chats": {"<chat_id>": <last seen seq>}[, "versions": {"<chat_id>": <version>}]}."""
 
     chats = serializers.DictField(
         child=StrictIntegerField(min_value=0, max_value=BIGINT_MAX), allow_empty=True
     )
+    # Optional change cursors (highest message `version` seen per chat): changes are replayed too.
+    versions = serializers.DictField(
+        child=StrictIntegerField(min_value=0, max_value=BIGINT_MAX), allow_empty=True, required=False
+    )
 
     def validate_chats(self, value: dict[str, int]) -> dict[int, int]:
         """Keys are chat ids written as strings (JSON object keys)."""
-        if len(value) > RESUME_MAX_CHATS:
-            raise serializers.ValidationError("too many chats")
-        chats: dict[int, int] = {}
-        for key, seq in value.items():
-            if not key.isdigit() or not 1 <= int(key) <= BIGINT_MAX:
-                raise serializers.ValidationError("chat ids must be positive integers")
-            chats[int(key)] = seq
-        return chats
+        return _chat_id_keys(value)
+
+    def validate_versions(self, value: dict[str, int]) -> dict[int, int]:
+        """Keys are chat ids written as strings (JSON object keys)."""
+        return _chat_id_keys(value)
+
+
+# --- edits, deletions ------------------------------------------------------------------------------
+
+
+class EditMessageFrameSerializer(serializers.Serializer[Any]):
+    """`edit_message` payload: the same content rules as PATCH /api/messages/{id}."""
+
+    message_id = StrictIntegerField(min_value=1, max_value=BIGINT_MAX)
+    content = MessageContentField()
+
+
+class DeleteMessageFrameSerializer(serializers.Serializer[Any]):
+    """`delete_message` payload."""
+
+    message_id = StrictIntegerField(min_value=1, max_value=BIGINT_MAX)

@@ -275,9 +275,9 @@ def test_get_chat_returns_chat_with_members_and_roles(auth_client, user, bob, ca
     assert body["id"] == chat.pk
     assert body["name"] == "Team"
     assert body["members"] == [
-        {"id": user.pk, "username": user.username, "role": "owner"},
-        {"id": bob.pk, "username": "bob", "role": "admin"},
-        {"id": carol.pk, "username": "carol", "role": "member"},
+        {"id": user.pk, "username": user.username, "role": "owner", "online": False},
+        {"id": bob.pk, "username": "bob", "role": "admin", "online": False},
+        {"id": carol.pk, "username": "carol", "role": "member", "online": False},
     ]
 
 

@@ -22,6 +22,10 @@ MESSAGE_FIELDS = {
     "seq",
     "reply_to",
     "client_id",
+    "deleted",
+    "version",
+    "reactions",
+    "attachments",
 }
 
 
@@ -294,11 +298,17 @@ def test_history_pages_back_through_whole_chat_when_following_before_seq(auth_cl
     assert seen == list(range(25, 0, -1))
 
 
-def test_history_hides_deleted_messages(auth_client, bob, chat):
+def test_history_keeps_deleted_messages_as_tombstones(auth_client, bob, chat):
     add_messages(chat, bob, 3)
-    Message.objects.filter(chat=chat, seq=2).update(deleted_at="2026-01-01T00:00:00Z")
+    Message.objects.filter(chat=chat, seq=2).update(deleted_at="2026-01-01T00:00:00Z", content="")
 
-    assert seqs(auth_client.get(f"/api/messages/get?chat_id={chat.pk}")) == [3, 1]
+    messages = auth_client.get(f"/api/messages/get?chat_id={chat.pk}").json()["messages"]
+
+    assert [(m["seq"], m["deleted"], m["content"]) for m in messages] == [
+        (3, False, messages[0]["content"]),
+        (2, True, ""),
+        (1, False, messages[2]["content"]),
+    ]
 
 
 def test_history_returns_only_the_requested_chats_messages(auth_client, user, bob, chat):

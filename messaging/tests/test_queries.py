@@ -3,11 +3,12 @@
 import pytest
 
 from chats.tests.factories import add_messages, private_chat
+from messaging.services import reaction_add
 
 pytestmark = pytest.mark.django_db
 
-# Authentication (the user row), the membership check, the page.
-HISTORY_QUERIES = 3
+# Authentication (the user row), the membership check, the page, the page's attachments.
+HISTORY_QUERIES = 4
 
 
 @pytest.mark.parametrize("count", [3, 300])
@@ -23,3 +24,22 @@ def test_history_query_count_is_independent_of_message_count(
 
     assert response.status_code == 200
     assert response.json()["messages"]
+
+
+# --- reactions: one more query for the whole page, whatever its size ----------------------------------
+
+
+@pytest.mark.parametrize("count", [3, 100])
+def test_history_with_reactions_costs_one_more_query_whatever_the_page_size(
+    auth_client, user, bob, django_assert_num_queries, count
+):
+    chat = private_chat(user, bob)
+    for message in add_messages(chat, bob, count):
+        reaction_add(message_id=message.pk, user=bob, emoji="👍")
+
+    with django_assert_num_queries(HISTORY_QUERIES + 1):
+        response = auth_client.get(f"/api/messages/get?chat_id={chat.pk}&limit=100")
+
+    assert all(
+        m["reactions"] == [{"emoji": "👍", "count": 1, "me": False}] for m in response.json()["messages"]
+    )

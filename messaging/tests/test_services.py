@@ -97,5 +97,9 @@ def test_message_payload_has_every_field(user, bob):
         "seq": 2,
         "reply_to": first.pk,
         "client_id": "k",
+        "deleted": False,
+        "version": 0,
+        "reactions": [],
+        "attachments": [],
     }
     assert payload["created_at"].endswith("Z")

@@ -50,10 +50,24 @@ def access_token(user: Any) -> str:
 
 
 class Socket:
-    """A connected WebsocketCommunicator that validates frames both ways."""
+    """A connected WebsocketCommunicator that validates frames both ways.
 
-    def __init__(self, communicator: WebsocketCommunicator):
+    `presence` frames arrive whenever a user sharing a chat connects or disconnects; unless the socket
+    was opened with presence=True they are validated, kept in `presence_frames` and skipped by recv(),
+    nothing() and recv_close(), so tests of other behaviour see only the frames they are about.
+    """
+
+    def __init__(self, communicator: WebsocketCommunicator, presence: bool = False):
         self.communicator = communicator
+        self.presence = presence
+        self.presence_frames: list[dict[str, Any]] = []
+        self._pending: list[dict[str, Any]] = []
+
+    def _skipped(self, frame: dict[str, Any]) -> bool:
+        if frame.get("type") == "presence" and not self.presence:
+            self.presence_frames.append(frame)
+            return True
+        return False
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Send a documented frame (validated first)."""
@@ -66,19 +80,43 @@ class Socket:
 
     async def recv(self, timeout: float = 3) -> dict[str, Any]:
         """The next frame, validated against the document."""
-        frame = await self.communicator.receive_json_from(timeout=timeout)
-        check_frame("server", frame)
-        return frame
+        if self._pending:
+            return self._pending.pop(0)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = await self.communicator.receive_json_from(timeout=max(deadline - loop.time(), 0.01))
+            check_frame("server", frame)
+            if not self._skipped(frame):
+                return frame
 
     async def recv_close(self, timeout: float = 3) -> int:
         """Wait for the server to close; return the close code."""
-        output = await self.communicator.receive_output(timeout=timeout)
-        assert output["type"] == "websocket.close", output
-        return int(output.get("code", 1000))
+        while True:
+            output = await self.communicator.receive_output(timeout=timeout)
+            if output["type"] == "websocket.send" and self._skipped(json.loads(output.get("text", "{}"))):
+                continue
+            assert output["type"] == "websocket.close", output
+            return int(output.get("code", 1000))
 
     async def nothing(self, timeout: float = 0.3) -> bool:
         """True when no frame arrives within `timeout`."""
-        return bool(await self.communicator.receive_nothing(timeout=timeout))
+        if self._pending:
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or await self.communicator.receive_nothing(timeout=remaining):
+                return True
+            output = await self.communicator.receive_output(timeout=1)
+            if output["type"] != "websocket.send":
+                return False
+            frame = json.loads(output["text"])
+            check_frame("server", frame)
+            if not self._skipped(frame):
+                self._pending.append(frame)
+                return False
 
     async def close(self) -> None:
         """Disconnect from the client side."""
@@ -93,8 +131,12 @@ async def open_socket(
     headers: list[tuple[bytes, bytes]] | None = None,
     subprotocols: list[str] | None = None,
     query: str = "",
+    presence: bool = False,
 ) -> tuple[Socket, bool, Any]:
-    """Connect as `user` (Authorization header) or with explicit credentials; (socket, accepted, detail)."""
+    """Connect as `user` (Authorization header) or with explicit credentials; (socket, accepted, detail).
+
+    With presence=True, recv() returns `presence` frames too (see Socket).
+    """
     all_headers = list(headers or [])
     if user is not None and token is None:
         token = await _token(user)
@@ -105,7 +147,7 @@ async def open_socket(
         websocket_application, path, headers=all_headers, subprotocols=subprotocols
     )
     accepted, detail = await communicator.connect(timeout=5)
-    return Socket(communicator), accepted, detail
+    return Socket(communicator, presence), accepted, detail
 
 
 async def _token(user: Any) -> str:

@@ -1,0 +1,137 @@
+"""The presence stores' bookkeeping, and what GET /api/chats/{id} costs and does when Redis is away."""
+
+import asyncio
+import time
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from chats.tests.factories import group_chat
+from realtime import presence
+from realtime.tests.live import free_port
+
+
+@pytest.fixture(autouse=True)
+def _short_ttl(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PRESENCE_TTL_SECONDS = 0.3
+    settings.PRESENCE_HEARTBEAT_SECONDS = 0.1
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request, settings):
+    """Both implementations must keep the same books (Redis: the test database, flushed per test)."""
+    if request.param == "memory":
+        return presence.MemoryPresence()
+    return presence.RedisPresence(settings.REDIS_URL)
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_store_add_is_first_only_for_first_socket(store):
+    assert run(store.add(1, "a")) is True
+    assert run(store.add(1, "b")) is False
+
+
+def test_store_remove_is_last_only_for_last_socket(store):
+    run(store.add(1, "a"))
+    run(store.add(1, "b"))
+    assert run(store.remove(1, "a")) is False
+    assert run(store.remove(1, "b")) is True
+
+
+def test_store_remove_of_unknown_socket_is_not_last(store):
+    assert run(store.remove(1, "never-added")) is False
+
+
+def test_store_online_lists_only_users_with_live_sockets(store):
+    run(store.add(1, "a"))
+    run(store.add(2, "b"))
+    run(store.remove(2, "b"))
+    assert store.online([1, 2, 3]) == {1}
+
+
+def test_store_online_drops_user_whose_sockets_expired(store):
+    run(store.add(1, "a"))
+    time.sleep(0.4)
+    assert store.online([1]) == set()
+
+
+def test_store_sweep_returns_users_whose_sockets_all_expired(store):
+    run(store.add(1, "a"))
+    time.sleep(0.4)
+    run(store.add(2, "b"))
+    assert run(store.sweep()) == [1]
+    assert run(store.sweep()) == []
+
+
+def test_store_refresh_keeps_socket_past_its_ttl(store):
+    run(store.add(1, "a"))
+    time.sleep(0.2)
+    assert run(store.refresh({"a": 1})) == []
+    time.sleep(0.2)
+    assert store.online([1]) == {1}
+    assert run(store.sweep()) == []
+
+
+def test_store_refresh_reports_socket_removed_meanwhile(store):
+    run(store.add(1, "a"))
+    run(store.remove(1, "a"))
+    assert run(store.refresh({"a": 1})) == ["a"]
+    assert store.online([1]) == set()
+
+
+def test_store_add_after_expiry_before_sweep_is_not_first(store):
+    # Members were told "online" and not yet "offline": nothing changed for them.
+    run(store.add(1, "a"))
+    time.sleep(0.4)
+    assert run(store.add(1, "b")) is False
+
+
+@pytest.mark.django_db
+def test_online_user_ids_shows_everyone_offline_when_redis_is_unreachable(settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    assert presence.online_user_ids([1, 2]) == set()
+
+
+@pytest.mark.django_db
+def test_get_chat_answers_200_with_everyone_offline_when_redis_is_unreachable(settings, make_client):
+    owner, member = UserFactory(), UserFactory()
+    chat = group_chat(owner, member)
+    run(presence.store().add(member.pk, "a"))
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+
+    response = make_client(owner).get(f"/api/chats/{chat.pk}")
+
+    assert response.status_code == 200
+    assert [m["online"] for m in response.json()["members"]] == [False, False]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [2, 30])
+def test_get_chat_costs_fixed_queries_and_one_redis_round_trip(
+    settings, make_client, django_assert_num_queries, monkeypatch, count
+):
+    settings.PRESENCE_TTL_SECONDS = 30
+    owner, *members = UserFactory.create_batch(count)
+    chat = group_chat(owner, *members)
+    for member in members[::2]:
+        run(presence.store().add(member.pk, f"socket-{member.pk}"))
+    client = make_client(owner)
+    client.get(f"/api/chats/{chat.pk}")  # loads the Lua script once
+    redis_client = presence.store()._sync
+    commands = []
+    original = redis_client.execute_command
+    monkeypatch.setattr(
+        redis_client, "execute_command", lambda *args, **kw: commands.append(args[0]) or original(*args, **kw)
+    )
+
+    # Authentication (the user row) and the members with their users and the chat.
+    with django_assert_num_queries(2):
+        response = client.get(f"/api/chats/{chat.pk}")
+
+    assert commands == ["EVALSHA"]
+    online = {m["id"] for m in response.json()["members"] if m["online"]}
+    assert online == {member.pk for member in members[::2]}
