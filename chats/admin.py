@@ -7,12 +7,13 @@ need not be a member of the chat), so live sockets are subscribed or unsubscribe
 read-only: saving a Chat row from a form loaded seconds ago would write back a stale `last_seq`.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -32,13 +33,23 @@ def _is_group(chat: Chat | None) -> bool:
     return chat is not None and chat.type == Chat.Type.GROUP
 
 
+def _deleting(form: forms.Form) -> bool:
+    """Whether an inline form's "delete" box is ticked (what BaseFormSet._should_delete_form reads)."""
+    return bool(getattr(form, "cleaned_data", {}).get(DELETION_FIELD_NAME, False))
+
+
+def _moderator(request: HttpRequest) -> User:
+    """The staff user acting: admin views only run for a logged-in staff member."""
+    return cast(User, request.user)
+
+
 class MemberFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
     """Existing members: a group keeps exactly one owner, so ownership moves, it is never just dropped."""
 
     def clean(self) -> None:
         """Refuse lowering the owner's role unless another member is made the owner in the same save."""
         super().clean()
-        kept = [f for f in self.forms if f.instance.pk and not self._should_delete_form(f) and f.is_valid()]
+        kept = [f for f in self.forms if f.instance.pk and not _deleting(f) and f.is_valid()]
         promoted = [
             f for f in kept if f.cleaned_data.get("role") == ChatMember.Role.OWNER != f.initial.get("role")
         ]
@@ -81,6 +92,30 @@ class ChatMemberInline(admin.TabularInline):  # type: ignore[type-arg]
         return _is_group(obj) and super().has_delete_permission(request, obj)
 
 
+class AddMemberFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """New members: refuse people already in the chat (their role is changed in the members list)."""
+
+    def clean(self) -> None:
+        """Refuse users who are already members.
+
+        Django skips the (chat, user) unique constraint on inline forms (the chat is their inline
+        foreign key), and member_add skips present users silently: without this check the row would
+        be logged as an addition that never happened, and its role applied to the existing member.
+        """
+        super().clean()
+        users = [
+            f.cleaned_data["user"]
+            for f in self.extra_forms
+            if f.has_changed() and f.is_valid() and f.cleaned_data.get("user") is not None
+        ]
+        present = ChatMember.objects.filter(chat=self.instance, user__in=users).select_related("user")
+        emails = sorted(member.user.email for member in present)
+        if emails:
+            raise ValidationError(
+                f"Already a member: {', '.join(emails)}. Change their role in the members list instead."
+            )
+
+
 class AddMemberForm(forms.ModelForm):  # type: ignore[type-arg]
     """One user to add; ownership is moved with the role of an existing member, not given on joining."""
 
@@ -99,6 +134,7 @@ class AddMemberInline(admin.TabularInline):  # type: ignore[type-arg]
 
     model = ChatMember
     form = AddMemberForm
+    formset = AddMemberFormSet
     extra = 1
     fields = ("user", "role")
     autocomplete_fields = ("user",)
@@ -217,22 +253,22 @@ class ChatAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def _save_members(self, request: HttpRequest, chat: Chat, formset: MemberFormSet) -> list[dict[str, Any]]:
         done: list[dict[str, Any]] = []
-        kept = [f for f in formset.initial_forms if not formset._should_delete_form(f)]
+        kept = [f for f in formset.initial_forms if not _deleting(f)]
         changed = [f for f in kept if f.has_changed() and "role" in f.changed_data]
         changed.sort(key=lambda f: f.cleaned_data["role"] != ChatMember.Role.OWNER)
         for f in changed:
             member, role = f.instance, f.cleaned_data["role"]
             services.member_set_role(
-                chat_id=chat.pk, actor=request.user, user_id=member.user_id, role=role, as_staff=True
+                chat_id=chat.pk, actor=_moderator(request), user_id=member.user_id, role=role, as_staff=True
             )
             done.append(
                 {"changed": {"name": "member", "object": member.user.email, "fields": [f"role: {role}"]}}
             )
         for f in formset.initial_forms:
-            if formset._should_delete_form(f):
+            if _deleting(f):
                 member = f.instance
                 services.member_remove(
-                    chat_id=chat.pk, actor=request.user, user_id=member.user_id, as_staff=True
+                    chat_id=chat.pk, actor=_moderator(request), user_id=member.user_id, as_staff=True
                 )
                 done.append({"deleted": {"name": "member", "object": member.user.email}})
         return done
@@ -243,10 +279,14 @@ class ChatAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             if not f.has_changed():
                 continue
             user, role = f.cleaned_data["user"], f.cleaned_data["role"]
-            services.member_add(chat_id=chat.pk, actor=request.user, user_ids=[user.pk], as_staff=True)
+            added = services.member_add(
+                chat_id=chat.pk, actor=_moderator(request), user_ids=[user.pk], as_staff=True
+            )
+            if not added:
+                continue  # joined since the form was checked: nothing was added, so nothing to log
             if role != ChatMember.Role.MEMBER:
                 services.member_set_role(
-                    chat_id=chat.pk, actor=request.user, user_id=user.pk, role=role, as_staff=True
+                    chat_id=chat.pk, actor=_moderator(request), user_id=user.pk, role=role, as_staff=True
                 )
             done.append({"added": {"name": "member", "object": f"{user.email} ({role})"}})
         return done

@@ -7,7 +7,7 @@ The change list is built for a table of millions: an index-friendly search, no f
 date hierarchy whose drill-down reads the index instead of scanning every row.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -130,7 +130,7 @@ class MessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         deleted = [message_delete(message_id=pk, actor=request.user) for pk in message_ids]  # type: ignore[arg-type]
         if deleted:
             LogEntry.objects.log_actions(
-                user_id=request.user.pk,
+                user_id=cast(int, request.user.pk),
                 queryset=deleted,
                 action_flag=DELETION,
                 change_message=DELETE_LOG_MESSAGE,

@@ -283,6 +283,22 @@ def test_user_changelist_renders_in_bounded_queries(django_assert_max_num_querie
     assert len(response.context["cl"].result_list) == 100
 
 
+@pytest.mark.parametrize("rows", [5, 50])
+def test_user_changelist_queries_stay_within_budget_whatever_the_row_count(
+    rows, django_assert_max_num_queries
+):
+    User.objects.bulk_create(
+        User(email=f"row{i}@example.com", username=f"row{i}", password="!") for i in range(rows)
+    )
+    client = client_for(make_moderator())
+
+    # Session, user, the user's and their groups' permissions, the count and the page.
+    with django_assert_max_num_queries(6):
+        response = client.get(USERS)
+
+    assert len(response.context["cl"].result_list) == rows + 1  # and the moderator
+
+
 # --- audit log -------------------------------------------------------------------------------------
 
 
