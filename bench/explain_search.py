@@ -8,8 +8,8 @@ members, 1,000,000 messages (half in one hot chat) of 3 to 10 words drawn from a
 50,000 words (100 common English words make up about a fifth of all words; the rest are rarer, down to a
 handful of uses). Then it runs the real selector for a set of searches (rare and common words, short
 prefixes, infix substrings; across all of a user's chats or one chat; for a member of the hot chat and
-for a user of small chats only), captures the exact SQL and prints its EXPLAIN (ANALYZE, BUFFERS) and a
-timing summary. The scratch database is dropped at the end unless --keep is given.
+for a user of small chats only), captures the exact SQL of each search query and prints its EXPLAIN
+(ANALYZE, BUFFERS), then a timing summary. The scratch database is dropped at the end unless --keep is given.
 """
 
 import argparse
@@ -254,7 +254,11 @@ def seed(args: argparse.Namespace) -> None:
 
 
 def run_search(label: str, runs: int, **kwargs: Any) -> tuple[str, int, float]:
-    """Time message_search (median of `runs` after a warm-up), then EXPLAIN ANALYZE its search query."""
+    """Time message_search (median of `runs` after a warm-up), then EXPLAIN ANALYZE each of its search queries.
+
+    The search queries are the recent window (LATERAL), the match among it, and, when that is short of
+    a page, the index search below it; the membership check, reactions and attachments are left out.
+    """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -268,16 +272,20 @@ def run_search(label: str, runs: int, **kwargs: Any) -> tuple[str, int, float]:
         durations.append((time.perf_counter() - started) * 1000)
     with CaptureQueriesContext(connection) as captured:
         message_search(**kwargs)
-    sql = next(
-        q["sql"] for q in captured.captured_queries if "to_tsvector" in q["sql"] or "LIKE" in q["sql"].upper()
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    print(f"\n### {label}: {len(found)} found, median {statistics.median(durations):.1f} ms\n")
-    print(sql)
-    print()
-    print(plan)
+    queries = [
+        q["sql"]
+        for q in captured.captured_queries
+        if any(mark in q["sql"] for mark in ("LATERAL", "to_tsvector", "LIKE"))
+    ]
+    print(f"\n### {label}: {len(found)} found, median {statistics.median(durations):.1f} ms")
+    for number, sql in enumerate(queries, 1):
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        print(f"\nsearch query {number} of {len(queries)}:\n")
+        print(" ".join(sql.split()))
+        print()
+        print(plan)
     return label, len(found), statistics.median(durations)
 
 

@@ -1,8 +1,9 @@
 """Chat reads: membership checks, the chat list, a chat's members."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.db.models import Count, F
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -57,6 +58,19 @@ def chat_ids_for_user_id(*, user_id: int) -> list[int]:
     return list(ChatMember.objects.filter(user_id=user_id).values_list("chat_id", flat=True))
 
 
+def chat_ids_with_members_at_most(*, chat_ids: Collection[int], max_members: int) -> list[int]:
+    """Of these chats, those with at most `max_members` members (one grouped scan of the member index)."""
+    if not chat_ids:
+        return []
+    return list(
+        ChatMember.objects.filter(chat_id__in=list(chat_ids))
+        .values("chat_id")
+        .annotate(members=Count("id"))
+        .filter(members__lte=max_members)
+        .values_list("chat_id", flat=True)
+    )
+
+
 def chat_members(*, chat_id: int, user: User) -> tuple[Chat, list[ChatMember]]:
     """The chat and all its members (oldest first, users loaded), in one query.
 
@@ -100,9 +114,15 @@ def chat_list_for_user(*, user: User) -> list[ChatListEntry]:
     if any(member.chat.last_seq for member in memberships):
         # The newest message of every chat at once: (chat_id, seq = chat.last_seq) is one probe of the
         # unique (chat, seq) index per chat.
-        newest = Message.objects.filter(
-            chat__memberships__user=user, seq=F("chat__last_seq"), deleted_at__isnull=True
-        ).prefetch_related("attachments")  # one more query for all chats' last messages
+        newest = list(
+            Message.objects.filter(
+                chat__memberships__user=user, seq=F("chat__last_seq"), deleted_at__isnull=True
+            )
+        )
+        # Imported here: messaging.selectors imports this module (member_check).
+        from messaging.selectors import attachments_attach
+
+        attachments_attach(newest)  # one more query for all chats' last messages
         last_messages = {message.chat_id: message for message in newest}
     return [
         ChatListEntry(

@@ -7,8 +7,9 @@ row first, then member rows (no deadlock between these services).
 """
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, IntegerField, Value, When
 
 from accounts.errors import UserNotFoundError
@@ -48,6 +49,31 @@ def chat_lock_for_member(*, chat_id: int, user: User) -> Chat:
     if chat is None:
         raise NotChatMemberError()
     return chat
+
+
+_TAKE_NEXT_SEQ_SQL = (
+    f"UPDATE {Chat._meta.db_table} SET last_seq = last_seq + 1, last_message_at = %s "  # noqa: S608 - table names only
+    f"WHERE id = %s AND EXISTS (SELECT 1 FROM {ChatMember._meta.db_table} WHERE chat_id = %s AND user_id = %s) "
+    "RETURNING last_seq"
+)
+
+
+def chat_take_next_seq(*, chat_id: int, user: User, now: datetime) -> int:
+    """Lock the chat row, check `user` is a member and take the chat's next seq; needs an open transaction.
+
+    One statement does what SELECT ... FOR UPDATE and an UPDATE did in two round trips: the UPDATE
+    holds the row lock until commit, so concurrent senders get 1, 2, 3, ... with no gap, and the
+    membership check is part of the same statement. Also moves last_message_at to `now`.
+    Raises NotChatMemberError (missing chat and not-a-member alike).
+    """
+    if not is_bigint_id(chat_id):
+        raise NotChatMemberError()
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_NEXT_SEQ_SQL, [now, chat_id, chat_id, user.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotChatMemberError()
+    return int(row[0])
 
 
 def _lock_chat_with_role(*, chat_id: int, user: User) -> tuple[Chat, ChatMember]:

@@ -40,6 +40,10 @@ class Message(models.Model):
     # 0 until the message first changes; then the chat's change counter (Chat.last_version) at its
     # latest edit, deletion or reaction change. Resuming clients ask for messages with version > theirs.
     version = models.BigIntegerField(default=0)
+    # --- attachments ---
+    # Whether attachments were ever given to the message: pages of messages without any (most) skip the
+    # attachment query altogether, as version 0 skips the reaction one.
+    has_attachments = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints: ClassVar = [

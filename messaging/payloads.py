@@ -32,8 +32,14 @@ def message_payload(message: Message) -> dict[str, Any]:
         "version": message.version,
         "reactions": reactions_payload(message),
         # --- attachments ---
-        "attachments": [attachment_payload(attachment) for attachment in message.attachments.all()],
+        "attachments": [attachment_payload(attachment) for attachment in message_attachments(message)],
     }
+
+
+def message_attachments(message: Message) -> list[Attachment]:
+    """The message's attachments: those selectors.attachments_attach kept, else read now (one query)."""
+    kept: list[Attachment] | None = getattr(message, "attachment_list", None)
+    return kept if kept is not None else list(message.attachments.order_by("pk"))
 
 
 def message_list_payload(messages: list[Message]) -> dict[str, Any]:

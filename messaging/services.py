@@ -9,13 +9,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
 from chatproject.fields import is_bigint_id
 from chats.models import Chat, ChatMember
-from chats.services import MANAGER_ROLES, chat_lock_for_member
+from chats.services import MANAGER_ROLES, chat_take_next_seq
 from messaging.errors import (
     AttachmentEmptyError,
     AttachmentTooLargeError,
@@ -33,6 +32,7 @@ from messaging.errors import (
 )
 from messaging.models import CLIENT_ID_MAX_LENGTH, REACTION_EMOJI_MAX_LENGTH, Attachment, Message, Reaction
 from messaging.payloads import message_deleted_payload, message_payload, reaction_event_payload
+from messaging.selectors import attachments_attach
 from messaging.uploads import EXTENSIONS, clean_filename, sniff_content_type
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group
@@ -50,7 +50,14 @@ def _check_content(content: str) -> str:
     return text
 
 
-@transaction.atomic
+class _RepeatedSendError(Exception):
+    """A send repeated with its client_id: its transaction rolls back and the original answers it."""
+
+    def __init__(self, original: Message) -> None:
+        super().__init__()
+        self.original = original
+
+
 def message_send(
     *,
     chat_id: int,
@@ -62,8 +69,9 @@ def message_send(
 ) -> Message:
     """Store a message with the chat's next seq and broadcast `new_message` once committed.
 
-    Locks the chat row (SELECT ... FOR UPDATE), so seqs are 1, 2, 3, ... with no gap or duplicate
-    and the membership check holds until commit. The sender's read marker moves to the new message.
+    One transaction (a savepoint inside a caller's). The chat row is locked by taking the seq
+    (chats.services.chat_take_next_seq), so seqs are 1, 2, 3, ... with no gap or duplicate and the
+    membership check holds until commit. The sender's read marker moves to the new message.
     With `client_id`, a repeat by the same sender in the same chat returns the original message and
     broadcasts nothing. `attachment_ids` are the sender's uploads that no message carries yet; they
     become this message's (all or none). Raises MessageTooLongError, MessageEmptyError,
@@ -73,34 +81,58 @@ def message_send(
     attachment_ids = _check_attachment_ids(attachment_ids)
     if client_id is not None and not 1 <= len(client_id) <= CLIENT_ID_MAX_LENGTH:
         raise InvalidClientIdError()
-    chat = chat_lock_for_member(chat_id=chat_id, user=sender)
+    try:
+        with transaction.atomic():
+            return _store_message(
+                chat_id=chat_id,
+                sender=sender,
+                text=text,
+                client_id=client_id,
+                reply_to=reply_to,
+                attachment_ids=attachment_ids,
+            )
+    except _RepeatedSendError as repeat:
+        return repeat.original
+
+
+def _store_message(
+    *,
+    chat_id: int,
+    sender: User,
+    text: str,
+    client_id: str | None,
+    reply_to: int | None,
+    attachment_ids: list[int],
+) -> Message:
+    """message_send's writes, in its transaction. Raises _RepeatedSendError for a repeated client_id."""
+    now = timezone.now()
+    seq = chat_take_next_seq(chat_id=chat_id, user=sender, now=now)
     if client_id is not None:
         # Under the chat lock a concurrent repeat has either committed (found here) or not started;
-        # the partial unique index on (chat, sender, client_id) backs this up.
-        original = Message.objects.filter(chat=chat, sender=sender, client_id=client_id).first()
+        # the partial unique index on (chat, sender, client_id) backs this up. Found: the seq just
+        # taken goes back with the rollback, so the chat keeps no gap.
+        original = Message.objects.filter(chat_id=chat_id, sender=sender, client_id=client_id).first()
         if original is not None:
-            return original
+            raise _RepeatedSendError(original)
     if reply_to is not None and not (
         is_bigint_id(reply_to)
-        and Message.objects.filter(pk=reply_to, chat=chat, deleted_at__isnull=True).exists()
+        and Message.objects.filter(pk=reply_to, chat_id=chat_id, deleted_at__isnull=True).exists()
     ):
         raise InvalidReplyError()
-    now = timezone.now()
-    seq = chat.last_seq + 1
-    Chat.objects.filter(pk=chat.pk).update(last_seq=seq, last_message_at=now)
     message = Message.objects.create(
-        chat=chat,
+        chat_id=chat_id,
         sender=sender,
         seq=seq,
         content=text,
         created_at=now,
         client_id=client_id,
         reply_to_id=reply_to,
+        has_attachments=bool(attachment_ids),
     )
     _attachments_attach(message=message, uploader=sender, attachment_ids=attachment_ids)
     # Your own message is not unread: sending reads the chat up to it.
-    ChatMember.objects.filter(chat=chat, user=sender, last_read_seq__lt=seq).update(last_read_seq=seq)
-    broadcast_on_commit(chat_group(chat.pk), "new_message", message_payload(message))
+    ChatMember.objects.filter(chat_id=chat_id, user=sender, last_read_seq__lt=seq).update(last_read_seq=seq)
+    broadcast_on_commit(chat_group(chat_id), "new_message", message_payload(message))
     return message
 
 
@@ -141,11 +173,12 @@ def _next_version(chat: Chat) -> int:
 
 
 def _erase_extras(message: Message) -> None:
-    """Erase what a deleted message carries besides its text. Runs under the chat lock.
+    """Erase what a deleted message carries besides its text: reactions, attachments. Needs the chat lock.
 
-    Hook: whatever else a message owns (attachments) is removed here too, in the same transaction.
+    Rows go in the caller's transaction; stored files once it commits (a rollback keeps them).
     """
     Reaction.objects.filter(message=message).delete()
+    attachments_erase_for_message(message)
 
 
 @transaction.atomic
@@ -177,10 +210,10 @@ def message_delete(*, message_id: int, actor: User) -> Message:
     """Soft-delete a message and broadcast `message_deleted` once committed; returns the tombstone.
 
     Allowed for the sender, an owner or admin of the (group) chat, and staff (who need not be members).
-    The row stays with its seq, so history and cursors do not move: content is erased, reactions (and
-    attachments, see _erase_extras) removed, deleted_at set. Deleting again returns the tombstone and
-    broadcasts nothing. Locks the chat row. Raises MessageNotFoundError (also for a chat the actor is
-    not in), NotMessageModeratorError.
+    The row stays with its seq, so history and cursors do not move: content is erased, reactions and
+    attachments removed (their files once committed), deleted_at set. Deleting again returns the
+    tombstone and broadcasts nothing. Locks the chat row. Raises MessageNotFoundError (also for a chat
+    the actor is not in), NotMessageModeratorError.
     """
     chat, message = _lock_message(message_id=message_id, actor=actor, staff=True)
     if message.sender_id != actor.pk and not actor.is_staff:
@@ -315,17 +348,14 @@ def _attachments_attach(*, message: Message, uploader: User, attachment_ids: lis
             raise InvalidAttachmentError()
     # Both payloads (broadcast and answer) read them from here: one query, or none without uploads.
     if attachment_ids:
-        prefetch_related_objects([message], "attachments")
+        attachments_attach([message])
     else:
         _no_attachments(message)
 
 
 def _no_attachments(message: Message) -> None:
-    """Record on the instance that it has no attachments, as prefetch_related would (no query)."""
-    message._prefetched_objects_cache = {  # type: ignore[attr-defined]
-        **getattr(message, "_prefetched_objects_cache", {}),
-        "attachments": Attachment.objects.none(),
-    }
+    """Record on the instance that it has no attachments, as attachments_attach would (no query)."""
+    message.attachment_list = []  # type: ignore[attr-defined]
 
 
 def attachments_erase_for_message(message: Message) -> int:

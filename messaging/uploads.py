@@ -1,8 +1,9 @@
 """Uploaded files: what type their content really is, a safe display name, and the upload size guard.
 
-The type comes from the bytes (magic numbers, or a full UTF-8 check for text), never from the
-client's Content-Type or file name. Five magic numbers and a text check need no dependency:
-python-magic needs libmagic, and the pure-Python sniffers know hundreds of types we refuse anyway.
+The type comes from the bytes (magic numbers, or a full UTF-8 check for text that does not start
+like HTML or XML), never from the client's Content-Type or file name. Five magic numbers and a text
+check need no dependency: python-magic needs libmagic, and the pure-Python sniffers know hundreds of
+types we refuse anyway.
 """
 
 import codecs
@@ -36,13 +37,24 @@ _MAGIC = (
 # C0 controls other than tab, line feed, form feed and carriage return, and DEL: binary, not text.
 _NOT_TEXT = frozenset(chr(c) for c in [*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 _CHUNK = 64 * 1024
+# What starts an HTML document for a browser that sniffs (each followed by a space or ">"), upper-cased.
+_HTML_TAGS = tuple(
+    b"<" + tag
+    for tag in (b"!DOCTYPE HTML", b"HTML", b"HEAD", b"SCRIPT", b"IFRAME", b"H1", b"DIV", b"FONT", b"TABLE",
+                b"A", b"STYLE", b"TITLE", b"B", b"BODY", b"BR", b"P", b"!--")
+)  # fmt: skip
+# The spec's resource header is at most 1445 bytes; leading whitespace counts against it.
+_MARKUP_HEAD = 1445
 FILENAME_MAX_LENGTH = 255
 # Multipart framing (boundaries, part headers) around the file, allowed on top of the size limit.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def sniff_content_type(file: IO[bytes]) -> str | None:
-    """The allowed type the content is (PNG, JPEG, GIF, WebP, PDF, UTF-8 text), or None. Rewinds `file`."""
+    """The allowed type the content is (PNG, JPEG, GIF, WebP, PDF, UTF-8 text), or None. Rewinds `file`.
+
+    Text that starts like an HTML or XML document is None: never stored, so never served.
+    """
     file.seek(0)
     head = file.read(16)
     try:
@@ -51,9 +63,24 @@ def sniff_content_type(file: IO[bytes]) -> str | None:
                 return content_type
         if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
             return "image/webp"
+        if _looks_like_markup(file):
+            return None
         return "text/plain" if _is_utf8_text(file) else None
     finally:
         file.seek(0)
+
+
+def _looks_like_markup(file: IO[bytes]) -> bool:
+    """The content starts as a browser would sniff HTML or XML (WHATWG MIME Sniffing's patterns).
+
+    Downloads are served as text/plain with nosniff and a sandbox CSP, so this is defence in depth:
+    a client that ignores those headers still never gets an HTML page from us.
+    """
+    file.seek(0)
+    start = file.read(_MARKUP_HEAD).removeprefix(b"\xef\xbb\xbf").lstrip(b"\t\n\x0c\r ").upper()
+    if start.startswith(b"<?XML"):
+        return True
+    return any(start.startswith(tag) and start[len(tag) : len(tag) + 1] in {b" ", b">"} for tag in _HTML_TAGS)
 
 
 def _is_utf8_text(file: IO[bytes]) -> bool:
@@ -106,7 +133,7 @@ class UploadLimitHandler(FileUploadHandler):
         input_data: Any,
         META: dict[str, Any],  # noqa: N803 - Django's parameter name
         content_length: int,
-        boundary: bytes,
+        boundary: bytes | str,  # Django passes bytes; django-stubs says str
         encoding: str | None = None,
     ) -> None:
         """Refuse a body whose declared length cannot fit the limit."""

@@ -14,10 +14,10 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.throttles import ClientAddressThrottle
 from chatproject.fields import BIGINT_MAX
 from chatproject.schema import THROTTLED, UNAUTHORIZED, error_response
 from messaging import selectors, services
@@ -83,7 +83,13 @@ MESSAGE_ID = OpenApiParameter(
 )
 EMOJI = OpenApiParameter(
     "emoji",
-    {"type": "string", "minLength": 1, "maxLength": 32, "pattern": r"^[^\s/]+$"},
+    # EMOJI_PATTERN, and no "/": it is one path segment.
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 32,
+        "pattern": r"^[^/\s\u0000-\u001f\u007f-\u009f]+$",
+    },
     OpenApiParameter.PATH,
     description="The emoji to remove, URL-encoded.",
     examples=[OpenApiExample("thumbs up", value="👍")],
@@ -178,7 +184,8 @@ class MessageViewSet(viewsets.ViewSet):
         responses={
             200: OpenApiResponse(
                 MessagePayloadSerializer,
-                description="The edited message (edited_at set, version bumped). Unchanged text changes nothing.",
+                description="The edited message (edited_at set, version bumped). Unchanged text, or a body "
+                "without content, changes nothing.",
                 examples=[OpenApiExample("edited", value=EDITED, response_only=True)],
             ),
             400: error_response(
@@ -195,13 +202,16 @@ class MessageViewSet(viewsets.ViewSet):
         examples=[OpenApiExample("edit", value={"content": "Hello, everyone!"}, request_only=True)],
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        """Edit your own message; members' sockets get `message_updated`."""
+        """Edit your own message; members' sockets get `message_updated`. Without content, change nothing."""
         data = MessageEditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = _user(request)
-        message = services.message_edit(
-            message_id=int(pk), editor=user, content=data.validated_data["content"]
-        )
+        if "content" in data.validated_data:
+            message = services.message_edit(
+                message_id=int(pk), editor=user, content=data.validated_data["content"]
+            )
+        else:
+            message = selectors.message_get_for_member(message_id=int(pk), user=user)
         return _message_for(message, user)
 
     @extend_schema(
@@ -374,10 +384,17 @@ ATTACHMENT = {
 }
 
 
-class AttachmentThrottle(UserRateThrottle):
-    """POST /api/attachments, per user (THROTTLE_ATTACHMENTS)."""
+class AttachmentThrottle(ClientAddressThrottle):
+    """POST /api/attachments, per user (THROTTLE_ATTACHMENTS), the rate read at call time.
+
+    UserRateThrottle would read the rate once, at import, and turn a cache outage into a 500.
+    """
 
     scope = "attachments"
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        """One counter per user (authentication runs before throttles, so there is one)."""
+        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
 
 
 class AnyAcceptNegotiation(BaseContentNegotiation):
@@ -423,7 +440,8 @@ class AttachmentUploadView(APIView):
             ),
             415: error_response(
                 "The content is not PNG, JPEG, GIF, WebP, PDF or UTF-8 text (sniffed, whatever the name or "
-                "declared type), or the body is not multipart/form-data.",
+                "declared type; text that starts like an HTML or XML document is refused too), or the body "
+                "is not multipart/form-data.",
                 "file type not allowed: PNG, JPEG, GIF, WebP, PDF or UTF-8 text only",
                 "unsupported_attachment_type",
             ),

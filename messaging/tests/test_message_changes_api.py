@@ -97,14 +97,35 @@ def test_edit_of_a_deleted_message_is_bad_request(auth_client, user, mine):
         ({"content": "   "}, "message_empty"),
         ({"content": "x" * 4001}, "message_too_long"),
         ({"content": 5}, "invalid"),
-        ({}, "invalid"),
+        ({"content": None}, "invalid"),
     ],
-    ids=["empty", "blank", "too_long", "not_a_string", "missing"],
+    ids=["empty", "blank", "too_long", "not_a_string", "null"],
 )
 def test_edit_with_bad_content_is_bad_request(auth_client, mine, body, code):
     response = auth_client.patch(f"/api/messages/{mine.pk}", body, format="json")
 
     assert (response.status_code, response.json()["code"]) == (400, code)
+
+
+def test_edit_without_content_changes_nothing_and_returns_the_message(auth_client, mine, chat_events):
+    response = auth_client.patch(f"/api/messages/{mine.pk}", {}, format="json")
+
+    assert response.status_code == 200
+    assert (response.json()["content"], response.json()["edited_at"], response.json()["version"]) == (
+        mine.content,
+        None,
+        0,
+    )
+    assert Message.objects.get(pk=mine.pk).version == 0
+    assert chat_events == []
+
+
+def test_edit_without_content_in_a_chat_you_are_not_in_is_not_found(auth_client, bob, carol):
+    (message,) = add_messages(private_chat(bob, carol), bob, 1)
+
+    response = auth_client.patch(f"/api/messages/{message.pk}", {}, format="json")
+
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
 
 
 def test_edit_with_malformed_json_is_bad_request(auth_client, mine):

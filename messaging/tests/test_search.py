@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chats.tests.factories import add_messages, group_chat, private_chat
-from messaging import services
+from messaging import selectors, services
 from messaging.selectors import message_search
 
 pytestmark = pytest.mark.django_db
@@ -145,10 +145,53 @@ def test_search_without_token_is_unauthorized(api_client):
     assert search(api_client, "x").status_code == 401
 
 
-# --- the plan: both GIN indexes, on analysed rows, no enable_seqscan tricks ---------------------------
+# --- the two steps: the newest messages first, then the GIN indexes for older ones -----------------
 
 
-def _plan_index_names(sql):
+@pytest.fixture
+def small_window(monkeypatch):
+    """The recent window holds 2 messages per result asked for (1,000 for a page of 50 in production)."""
+    monkeypatch.setattr(selectors, "RECENT_WINDOW_PER_RESULT", 2)
+
+
+def test_search_joins_recent_and_older_matches_newest_first(auth_client, bob, chat, small_window):
+    say(chat, bob, "apple one", "apple two", "pear", "pear", "pear", "apple three", "pear", "apple four")
+
+    # limit 3: a window of 6 (apple two .. apple four) holds 2 apples; the third comes from the indexes.
+    assert contents(search(auth_client, "apple", limit=3)) == ["apple four", "apple three", "apple two"]
+
+
+def test_search_pages_with_before_id_across_the_window(auth_client, bob, chat, small_window):
+    messages = say(chat, bob, "apple one", "pear", "apple two", "pear", "apple three", "apple four", "pear")
+    apples = [m.pk for m in reversed(messages) if m.content.startswith("apple")]
+
+    first = search(auth_client, "apple", limit=2).json()["messages"]
+    second = search(auth_client, "apple", limit=2, before_id=first[-1]["id"]).json()["messages"]
+    third = search(auth_client, "apple", limit=2, before_id=second[-1]["id"]).json()["messages"]
+
+    assert [m["id"] for m in first + second + third] == apples
+
+
+def test_search_across_chats_takes_the_newest_of_all_chats(auth_client, user, bob, carol, chat, small_window):
+    team = group_chat(user, carol)
+    say(chat, bob, "memo a1")
+    say(team, carol, "memo b1", "x", "x", "x")
+    say(chat, bob, "memo a2", "x")
+    say(team, carol, "memo b2")
+
+    assert contents(search(auth_client, "memo", limit=2)) == ["memo b2", "memo a2"]
+    assert contents(search(auth_client, "memo", limit=4)) == ["memo b2", "memo a2", "memo b1", "memo a1"]
+
+
+def test_search_with_no_chats_finds_nothing(auth_client):
+    assert contents(search(auth_client, "anything")) == []
+
+
+# --- the plans: on analysed rows, no enable_seqscan tricks -------------------------------------------
+
+
+def _plan(sql):
+    """(index names used, whole plan as JSON text) of one query."""
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
         plan = cursor.fetchone()[0]
@@ -161,17 +204,53 @@ def _plan_index_names(sql):
     return names, json.dumps(plan)
 
 
-def test_search_query_uses_the_full_text_and_trigram_indexes(user, bob, chat):
-    # 20,000 messages of varied words, analysed; the searched word is rare.
+@pytest.fixture
+def big_chat(user, bob, chat):
+    """20,000 messages of the same few words, analysed, in the private chat of user and bob."""
     add_messages(chat, bob, 20_000, text="filler words about nothing")
-    say(chat, bob, "the quarterly zanzibar report")
+    return chat
+
+
+def _analyse():
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE messaging_message, chats_chatmember")
 
-    with CaptureQueriesContext(connection) as captured:
-        found = message_search(user=user, q="zanzib", chat_id=chat.pk)
 
-    assert [m.content for m in found] == ["the quarterly zanzibar report"]
-    search_sql = next(q["sql"] for q in captured.captured_queries if "to_tsvector" in q["sql"])
-    names, plan = _plan_index_names(search_sql)
+def _search_queries(captured):
+    return [q["sql"] for q in captured.captured_queries if "to_tsvector" in q["sql"] or "LATERAL" in q["sql"]]
+
+
+def test_search_query_uses_the_full_text_and_trigram_indexes(user, bob, big_chat):
+    # The searched word is rare: once among the newest messages, once far older than them.
+    say(big_chat, bob, "the quarterly zanzibar report")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE messaging_message SET content = 'zanzibar, again' WHERE seq = 5")
+    say(big_chat, bob, "zanzibar on top")
+    _analyse()
+
+    with CaptureQueriesContext(connection) as captured:
+        found = message_search(user=user, q="zanzib", chat_id=big_chat.pk)
+
+    assert [m.content for m in found] == [
+        "zanzibar on top",
+        "the quarterly zanzibar report",
+        "zanzibar, again",
+    ]
+    window, _recent, older = _search_queries(captured)
+    assert "messaging_message_chat_seq_unique" in _plan(window)[0]
+    names, plan = _plan(older)
     assert {FTS_INDEX, TRGM_INDEX} <= names, plan
+    assert "messaging_message_pkey" not in names, plan
+
+
+def test_search_of_a_common_word_reads_only_the_newest_messages(user, big_chat):
+    _analyse()
+
+    with CaptureQueriesContext(connection) as captured:
+        found = message_search(user=user, q="filler", chat_id=big_chat.pk)
+
+    assert len(found) == 50
+    window, _recent = _search_queries(captured)  # and no query over the rest of the chat
+    names, plan = _plan(window)
+    assert names == {"messaging_message_chat_seq_unique"}, plan
+    assert '"Node Type": "Limit"' in plan, plan
