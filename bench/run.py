@@ -104,12 +104,7 @@ class Bench:
 
     def server(self, name: str) -> Daphne:
         """A new Daphne process, logging to bench/results/logs/."""
-        app = (
-            "bench.asgi_no_close_old:application"
-            if self.args.experiment == "no-close-old"
-            else "chatproject.asgi:application"
-        )
-        d = Daphne(self.env, RESULTS / "logs" / f"{self.stamp}-{name}.log", app=app)
+        d = Daphne(self.env, RESULTS / "logs" / f"{self.stamp}-{name}.log")
         self.servers.append(d)
         return d
 
@@ -453,7 +448,6 @@ class Bench:
             "machine": machine(),
             "command": self.args.command,
             "mode": "quick" if self.args.quick else "full",
-            "experiment": self.args.experiment,
             "params": self.p,
             "scenarios": {},
         }
@@ -616,8 +610,6 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated scenario numbers, e.g. 1,7")
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
                         help="py-spy Daphne during an extra fan-out run (default: on for the full run)")  # fmt: skip
-    parser.add_argument("--experiment", choices=["no-close-old"], default=None,
-                        help="serve bench/asgi_no_close_old.py (Channels' per-event thread hop removed)")  # fmt: skip
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chat_bench"),

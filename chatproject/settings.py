@@ -212,6 +212,12 @@ WS_SEND_RATE_PER_SECOND = env.int("WS_SEND_RATE_PER_SECOND", default=20)
 WS_TYPING_INTERVAL_SECONDS = env.float("WS_TYPING_INTERVAL_SECONDS", default=2.0)
 # Most messages replayed per chat on resume or gap repair; beyond it the client pages over REST.
 WS_REPLAY_LIMIT = env.int("WS_REPLAY_LIMIT", default=1000)
+# How long a socket holds a message that arrived ahead of its predecessor before it repairs the gap
+# from the database (concurrent senders' broadcasts can reach the layer a moment out of order).
+WS_REORDER_WAIT_SECONDS = env.float("WS_REORDER_WAIT_SECONDS", default=0.05)
+# A new socket holds live messages until the client's first frame, or this long: a `resume` sent
+# right after opening is replayed first, so nothing reaches the client twice or out of order.
+WS_RESUME_WAIT_SECONDS = env.float("WS_RESUME_WAIT_SECONDS", default=0.5)
 # How often each process pings Redis; on failure its sockets close with 1013.
 WS_LAYER_CHECK_SECONDS = env.float("WS_LAYER_CHECK_SECONDS", default=2.0)
 
@@ -221,6 +227,8 @@ WS_LAYER_CHECK_SECONDS = env.float("WS_LAYER_CHECK_SECONDS", default=2.0)
 # ones, announcing those users offline) every PRESENCE_HEARTBEAT_SECONDS.
 PRESENCE_TTL_SECONDS = env.float("PRESENCE_TTL_SECONDS", default=30.0)
 PRESENCE_HEARTBEAT_SECONDS = env.float("PRESENCE_HEARTBEAT_SECONDS", default=10.0)
+# Presence frames go to chats of at most this many members; larger rooms read `online` over REST.
+PRESENCE_FANOUT_MAX_MEMBERS = env.int("PRESENCE_FANOUT_MAX_MEMBERS", default=100)
 if not 0 < PRESENCE_HEARTBEAT_SECONDS < PRESENCE_TTL_SECONDS:
     raise ImproperlyConfigured("PRESENCE_HEARTBEAT_SECONDS must be above 0 and below PRESENCE_TTL_SECONDS.")
 

@@ -1,8 +1,9 @@
 """The chat WebSocket: a thin transport over the chats and messaging services.
 
 Delivery over a live socket is at most once through the channel layer; PostgreSQL is the source of
-truth. Each socket remembers the last `seq` it delivered per chat, so duplicates are dropped and a gap
-(a lost or reordered broadcast) is repaired from the database before the next message goes out.
+truth. Each socket remembers the last `seq` it delivered per chat, so duplicates are dropped; a message
+that arrives ahead of a missing one waits briefly for it, and a gap that outlives the wait (a lost
+broadcast) is repaired from the database before the waiting messages go out.
 """
 
 import asyncio
@@ -12,6 +13,7 @@ import time
 from collections import deque
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -56,6 +58,9 @@ except ImportError:  # pragma: no cover
 
 DB_DOWN = (OperationalError, InterfaceError)
 
+# ChatConsumer._validated's serializer instances, one per class.
+_FRAME_VALIDATORS: dict[type[drf_serializers.Serializer[Any]], drf_serializers.Serializer[Any]] = {}
+
 
 def _chat_id_of(group: str) -> int | None:
     prefix = chat_group(0)[:-1]
@@ -88,6 +93,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
             except Exception:  # the client may already be gone
                 logger.debug("close after layer failure not delivered", exc_info=True)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Run the message's handler, without Channels' close_old_connections() before each one.
+
+        Channels hops to its single shared sync thread for every event on every socket to close stale
+        ORM connections (channels.consumer.AsyncConsumer.dispatch). This consumer never uses the ORM on
+        the event loop: every query runs through realtime.threads.in_db_thread, which returns its
+        connection when it is done, so the hop would only serialise all sockets' events on one thread.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
@@ -101,6 +119,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # already reflected in what the resume replayed, so they are dropped.
         self.replayed_version: dict[int, int] = {}
         self.presence_seen: dict[int, bool] = {}  # user id -> last `presence` relayed
+        # Messages that arrived ahead of a missing seq, per chat, and the timers that repair the gap.
+        self.pending: dict[int, dict[int, tuple[dict[str, Any], str | None]]] = {}
+        self.repairs: dict[int, asyncio.Task[None]] = {}
+        # Delivery (cursor, pending, replay) runs from handlers and from repair timers: one at a time.
+        self.delivery_lock = asyncio.Lock()
+        # Until the client's first frame (or WS_RESUME_WAIT_SECONDS), live messages of chats without a
+        # cursor wait in `pending`, so a `resume` sent right after opening is replayed before them.
+        self.holding = True
+        self.hold_task: asyncio.Task[None] | None = None
         user = self.scope.get("user")
         if user is None:
             # Accept, then close: a browser cannot read a refused handshake, but it can read 4401.
@@ -117,6 +144,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         expires = self.scope.get("token_exp")
         if expires is not None:
             self.expiry_task = asyncio.create_task(self._close_at(expires))
+        self.hold_task = asyncio.create_task(self._end_hold_later())
         watchdog.watch(self)
         await presence.socket_opened(user_id=user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
 
@@ -124,6 +152,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Leave every group and stop."""
         if self.expiry_task is not None:
             self.expiry_task.cancel()
+        if self.hold_task is not None:
+            self.hold_task.cancel()
+        for chat_id in list(self.repairs):
+            self._forget_pending(chat_id)
         watchdog.unwatch(self)
         if hasattr(self, "user"):
             await presence.socket_closed(user_id=self.user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
@@ -158,6 +190,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Unsubscribe this socket from a chat's group and forget its cursor."""
         self.chat_ids.discard(chat_id)
         self.delivered.pop(chat_id, None)
+        self._forget_pending(chat_id)
         await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
 
     # --- client -> server ----------------------------------------------------------------------
@@ -197,6 +230,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not isinstance(payload, dict):
             await self.send_error(frames.INVALID_PAYLOAD, "invalid_payload", client_id)
             return
+        if frame["type"] != "resume":
+            await self.end_hold()
         try:
             await handler(self, payload)
         except drf_serializers.ValidationError:
@@ -209,9 +244,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     @staticmethod
     def _validated(serializer_class: type[drf_serializers.Serializer[Any]], payload: dict[str, Any]) -> Any:
-        serializer = serializer_class(data=payload)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        """The payload validated by the same serializer REST uses; raises ValidationError.
+
+        One instance per serializer class, reused: a new DRF serializer deep-copies its declared fields
+        on every instantiation, a tenth of a socket send's CPU. Validation keeps no state on the
+        instance, and the event loop runs one frame's validation at a time.
+        """
+        serializer = _FRAME_VALIDATORS.get(serializer_class)
+        if serializer is None:
+            serializer = _FRAME_VALIDATORS[serializer_class] = serializer_class()
+        return serializer.run_validation(payload)
 
     def _over_send_rate(self) -> bool:
         now = time.monotonic()
@@ -262,6 +304,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
         Group messages wait in this consumer's channel while the replay runs (handlers run one at a
         time), so anything broadcast meanwhile arrives after the replay and the seq check drops copies.
+        Live messages that arrived before this frame (it should be the client's first) were held, and
+        go out after the replay and the `resumed` frame.
         """
         data = self._validated(ResumeFrameSerializer, payload)
         cursors: dict[int, int] = data["chats"]
@@ -272,9 +316,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if chat_id not in self.chat_ids:
                 await self.send_error(frames.NOT_MEMBER, "not_chat_member", chat_id=chat_id)
                 continue
-            self.delivered[chat_id] = after_seq
-            await self.replay(chat_id, after_seq)
-            resumed[str(chat_id)] = self.delivered.get(chat_id, after_seq)
+            async with self.delivery_lock:
+                self.delivered[chat_id] = after_seq
+                await self.replay(chat_id, after_seq)
+                resumed[str(chat_id)] = self.delivered.get(chat_id, after_seq)
             if versions is not None and chat_id in versions:
                 reached = await self.replay_changes(chat_id, versions[chat_id], up_to_seq=after_seq)
                 if reached is not None:
@@ -283,6 +328,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if versions is not None:
             answer["versions"] = resumed_versions
         await self.send_frame("resumed", answer)
+        await self.end_hold()  # live messages that waited for this replay go out now, after it
 
     # --- edits, deletions ---
 
@@ -328,7 +374,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- delivery ------------------------------------------------------------------------------
 
     async def replay(self, chat_id: int, after_seq: int, up_to: int | None = None) -> None:
-        """Send messages after `after_seq` (through `up_to`) from the database, or `resync_required`."""
+        """Send messages after `after_seq` (through `up_to`) from the database, or `resync_required`.
+
+        The caller holds delivery_lock.
+        """
         limit = settings.WS_REPLAY_LIMIT
         rows = await in_db_thread(_replay_payloads)(self.user, chat_id, after_seq, limit + 1)
         if up_to is not None:
@@ -342,27 +391,105 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_frame("new_message", row)
             self.delivered[chat_id] = row["seq"]
 
-    async def deliver_message(self, payload: dict[str, Any]) -> None:
-        """Send a `new_message` once, in seq order, repairing any gap from the database first."""
-        chat_id, seq = payload["chat_id"], payload["seq"]
-        last = self.delivered.get(chat_id)
-        if last is not None and seq <= last:
-            return  # already delivered (replay, direct answer, or a duplicate broadcast)
-        if last is not None and seq > last + 1:
-            await self.replay(chat_id, last, up_to=seq)
-            if self.delivered.get(chat_id, -1) >= seq:
+    async def deliver_message(self, payload: dict[str, Any], text: str | None = None) -> None:
+        """Send a `new_message` once, in seq order; `text` is the frame already encoded, if any.
+
+        A message that arrives ahead of its predecessor waits up to WS_REORDER_WAIT_SECONDS for it:
+        concurrent senders' broadcasts leave in commit order but may reach the layer a moment apart.
+        Only a gap that outlives the wait (a lost broadcast) is repaired from the database.
+        """
+        async with self.delivery_lock:
+            chat_id, seq = payload["chat_id"], payload["seq"]
+            last = self.delivered.get(chat_id)
+            if last is None and self.holding:
+                # The client may be about to resume: its replay must go out before live messages.
+                self.pending.setdefault(chat_id, {})[seq] = (payload, text)
                 return
+            if last is not None and seq <= last:
+                return  # already delivered (replay, direct answer, or a duplicate broadcast)
+            if last is not None and seq > last + 1:
+                self.pending.setdefault(chat_id, {})[seq] = (payload, text)
+                self._schedule_repair(chat_id)
+                return
+            await self._send_new_message(payload, text)
+            await self._flush_pending(chat_id)
+
+    def _schedule_repair(self, chat_id: int) -> None:
+        if chat_id not in self.repairs:
+            self.repairs[chat_id] = asyncio.create_task(self._repair_gap_later(chat_id))
+
+    async def _end_hold_later(self) -> None:
+        await asyncio.sleep(settings.WS_RESUME_WAIT_SECONDS)
+        await self.end_hold()
+
+    async def end_hold(self) -> None:
+        """Stop holding live messages for a possible resume; send what waited, oldest first.
+
+        Runs at the client's first frame (after it, for `resume`) or WS_RESUME_WAIT_SECONDS after
+        the socket opened. A chat the client did not resume starts at the oldest message held.
+        """
+        async with self.delivery_lock:
+            self.holding = False
+            for chat_id, pending in list(self.pending.items()):
+                if chat_id not in self.delivered and pending:
+                    self.delivered[chat_id] = min(pending) - 1
+                await self._flush_pending(chat_id)
+        if self.hold_task is not None and self.hold_task is not asyncio.current_task():
+            self.hold_task.cancel()
+
+    async def _send_new_message(self, payload: dict[str, Any], text: str | None) -> None:
+        """Send one new_message frame and move the chat's cursor; the caller holds delivery_lock."""
+        if text is None:
+            await self.send_frame("new_message", payload)
+        elif not self.closing:
+            await self.send(text_data=text)
+        self.delivered[payload["chat_id"]] = payload["seq"]
+
+    async def _flush_pending(self, chat_id: int) -> None:
+        """Send the waiting messages that now follow on from the cursor; the caller holds delivery_lock."""
+        pending = self.pending.get(chat_id)
+        while pending and chat_id in self.delivered:
+            following = self.delivered[chat_id] + 1
+            for seq in [seq for seq in pending if seq < following]:
+                del pending[seq]
+            if following not in pending:
+                break
+            await self._send_new_message(*pending.pop(following))
+        if not pending:
+            self._forget_pending(chat_id)
+        elif chat_id in self.delivered:
+            self._schedule_repair(chat_id)
+
+    def _forget_pending(self, chat_id: int) -> None:
+        """Drop a chat's waiting messages and its repair timer (unless the timer is what runs this)."""
+        self.pending.pop(chat_id, None)
+        repair = self.repairs.pop(chat_id, None)
+        if repair is not None and repair is not asyncio.current_task():
+            repair.cancel()
+
+    async def _repair_gap_later(self, chat_id: int) -> None:
+        """After the reorder wait, fill a chat's remaining gap from the database, then send what waited."""
+        await asyncio.sleep(settings.WS_REORDER_WAIT_SECONDS)
+        async with self.delivery_lock:
+            pending = self.pending.get(chat_id)
+            last = self.delivered.get(chat_id)
+            if not pending or last is None:
+                self._forget_pending(chat_id)
+                return
+            newest = max(pending)
+            await self.replay(chat_id, last, up_to=newest)
             if chat_id not in self.delivered:
-                self.delivered[chat_id] = seq
-                return  # resync_required was sent; the client pages this range over REST
-        await self.send_frame("new_message", payload)
-        self.delivered[chat_id] = seq
+                # resync_required was sent; the client pages this range over REST.
+                self.delivered[chat_id] = newest
+            self.repairs.pop(chat_id, None)
+            await self._flush_pending(chat_id)
 
     # --- channel layer -> client ------------------------------------------------------------------
 
     async def chat_event(self, message: dict[str, Any]) -> None:
         """Relay one event from the user's or a chat's group, keeping subscriptions in step."""
         event, payload = message["event"], message["payload"]
+        text: str | None = message.get("frame")
         me = self.user.pk
         if event == "account_disabled":
             await self.close_with(frames.CLOSE_ACCOUNT_DISABLED)
@@ -386,11 +513,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if event in CHANGE_EVENTS and payload["version"] <= self.replayed_version.get(chat_id, 0):
             return  # already reflected in what resume replayed
         if event == "new_message":
-            await self.deliver_message(payload)
+            await self.deliver_message(payload, text)
         elif event == "typing" and payload["user_id"] == me:
             return
         elif event == presence.EVENT:
             await self.relay_presence(payload)
+        elif text is not None:
+            if not self.closing:
+                await self.send(text_data=text)
         else:
             await self.send_frame(event, payload)
         if event == "member_removed" and payload["user_id"] == me:

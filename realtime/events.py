@@ -7,6 +7,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from realtime import frames
+
 logger = logging.getLogger(__name__)
 
 # Consumers receive group messages of this type (handler `chat_event`) and forward
@@ -15,8 +17,18 @@ DELIVER_TYPE = "chat.event"
 
 
 def layer_message(group: str, event: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The channel-layer message for one event; `group` tells the consumer which chat it belongs to."""
-    return {"type": DELIVER_TYPE, "event": event, "payload": payload, "group": group}
+    """The channel-layer message for one event; `group` tells the consumer which chat it belongs to.
+
+    `frame` is the client frame already encoded: a group's sockets all send the same text, so it is
+    encoded once here instead of once per socket (a room of 500 would otherwise encode it 500 times).
+    """
+    return {
+        "type": DELIVER_TYPE,
+        "event": event,
+        "payload": payload,
+        "group": group,
+        "frame": frames.encode(event, payload),
+    }
 
 
 def send_to_group(group: str, event: str, payload: dict[str, Any]) -> None:

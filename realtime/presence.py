@@ -32,7 +32,7 @@ import redis.asyncio as aioredis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from chats.selectors import chat_ids_for_user_id
+from chats.selectors import chat_ids_for_user_id, chat_ids_with_members_at_most
 from realtime.events import layer_message
 from realtime.groups import chat_group
 from realtime.threads import in_db_thread
@@ -330,15 +330,26 @@ def online_user_ids(user_ids: Collection[int]) -> set[int]:
         return set()
 
 
+def _announced_chat_ids(user_id: int, chat_ids: Iterable[int] | None) -> list[int]:
+    """The user's chats (looked up when `chat_ids` is None) small enough to announce presence in."""
+    ids = chat_ids_for_user_id(user_id=user_id) if chat_ids is None else list(chat_ids)
+    return chat_ids_with_members_at_most(chat_ids=ids, max_members=settings.PRESENCE_FANOUT_MAX_MEMBERS)
+
+
 async def announce(user_id: int, online: bool, chat_ids: Iterable[int] | None = None) -> None:
-    """Send `presence` to every chat group of the user (looked up when `chat_ids` is None)."""
+    """Send `presence` to the user's chat groups of at most PRESENCE_FANOUT_MAX_MEMBERS members.
+
+    A change goes to every member of every chat: in a room of N members that all connect, N * N
+    frames. Past the limit that storm would crowd out the messages themselves, so large rooms get no
+    presence frames; their members' `online` is in GET /api/chats/{id}. (`chat_ids` is looked up
+    when None.)
+    """
     layer = get_channel_layer()
     if layer is None:
         return
-    if chat_ids is None:
-        chat_ids = await in_db_thread(chat_ids_for_user_id)(user_id=user_id)
+    chat_ids = await in_db_thread(_announced_chat_ids)(user_id, chat_ids)
     payload = presence_payload(user_id=user_id, online=online)
-    for chat_id in list(chat_ids):
+    for chat_id in chat_ids:
         group = chat_group(chat_id)
         await layer.group_send(group, layer_message(group, EVENT, payload))
 

@@ -539,3 +539,79 @@ async def test_lost_broadcast_is_repaired_from_database_before_next_message(monk
     assert [f["payload"]["seq"] for f in got] == [2, 3]
     assert got[0]["payload"]["content"] == "two (broadcast lost)"
     await b.close()
+
+
+async def test_live_message_before_resume_reaches_the_client_once_after_the_replay():
+    alice, bob, chat = await pair()
+    await send(chat, alice, "one")
+    b, _, _ = await open_socket(bob)
+    await send(chat, alice, "two")  # live: its broadcast reaches the socket before the client's resume
+    await asyncio.sleep(0.1)
+    await b.send({"type": "resume", "payload": {"chats": {str(chat.pk): 0}}})
+
+    frames = [await b.recv() for _ in range(3)]
+
+    assert [(f["type"], f["payload"].get("seq")) for f in frames] == [
+        ("new_message", 1),
+        ("new_message", 2),
+        ("resumed", None),
+    ]
+    assert await b.nothing(0.5)
+    await b.close()
+
+
+async def test_live_message_reaches_a_client_that_never_resumes(settings):
+    settings.WS_RESUME_WAIT_SECONDS = 0.2
+    alice, bob, chat = await pair()
+    b, _, _ = await open_socket(bob)
+
+    await send(chat, alice, "hi")
+
+    frame = await b.recv(timeout=2)
+    assert (frame["type"], frame["payload"]["content"]) == ("new_message", "hi")
+    await b.close()
+
+
+async def test_first_client_frame_other_than_resume_releases_held_messages_at_once(settings):
+    settings.WS_RESUME_WAIT_SECONDS = 30
+    alice, bob, chat = await pair()
+    b, _, _ = await open_socket(bob)
+    await send(chat, alice, "held")
+    await asyncio.sleep(0.1)
+
+    await b.send({"type": "typing", "payload": {"chat_id": chat.pk}})
+
+    frame = await b.recv(timeout=2)
+    assert (frame["type"], frame["payload"]["content"]) == ("new_message", "held")
+    await b.close()
+
+
+async def test_broadcasts_out_of_order_are_delivered_in_seq_order_without_a_database_replay(monkeypatch):
+    import realtime.consumers
+    import realtime.events
+
+    alice, bob, chat = await pair()
+    b, _, _ = await open_socket(bob)
+    await b.send({"type": "resume", "payload": {"chats": {str(chat.pk): 0}}})
+    assert (await b.recv())["type"] == "resumed"
+    held = []
+    original = realtime.events.send_to_group
+    monkeypatch.setattr(realtime.events, "send_to_group", lambda *args: held.append(args))
+    await send(chat, alice, "first")
+    await send(chat, alice, "second")
+    monkeypatch.setattr(realtime.events, "send_to_group", original)
+    replays = []
+    original_replay = realtime.consumers._replay_payloads
+    monkeypatch.setattr(
+        realtime.consumers,
+        "_replay_payloads",
+        lambda *args: replays.append(args) or original_replay(*args),
+    )
+
+    for args in reversed(held):  # the second commit's broadcast overtakes the first's
+        await database_sync_to_async(original)(*args)
+
+    got = [await b.recv(), await b.recv()]
+    assert [f["payload"]["seq"] for f in got] == [1, 2]
+    assert replays == []
+    await b.close()

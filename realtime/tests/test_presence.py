@@ -177,3 +177,17 @@ async def test_presence_frame_for_removed_chat_is_not_relayed():
     await o.close()
     assert await b.nothing(0.5)
     await b.close()
+
+
+async def test_chat_over_the_fanout_limit_gets_no_presence_but_shows_online(settings):
+    settings.PRESENCE_FANOUT_MAX_MEMBERS = 2
+    alice, bob, carol = await make_user(), await make_user(), await make_user()
+    room = await db(group_chat)(alice, bob, carol)
+    b, _, _ = await open_socket(bob, presence=True)
+
+    a, _, _ = await open_socket(alice)
+
+    assert await b.nothing(0.5)
+    assert (await members_online(bob, room.pk))[alice.pk] is True
+    await a.close()
+    await b.close()
