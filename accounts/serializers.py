@@ -31,14 +31,17 @@ class RegisterSerializer(serializers.Serializer[Any]):
 class LoginSerializer(serializers.Serializer[Any]):
     """POST /api/login body."""
 
-    email = StrictCharField(max_length=255)
+    # Not trimmed here: a blank or whitespace-only email is then a user that is not found (404, as
+    # the schema allows), not a 400 the schema cannot express. user_login trims it.
+    email = StrictCharField(max_length=255, trim_whitespace=False)
     password = StrictCharField(max_length=128, trim_whitespace=False)
 
 
 class RefreshTokenSerializer(serializers.Serializer[Any]):
     """POST /api/refresh and /api/logout body."""
 
-    refresh_token = StrictCharField(max_length=4096)
+    # Not trimmed: a padded or whitespace-only token is simply not a valid token (401).
+    refresh_token = StrictCharField(max_length=4096, trim_whitespace=False)
 
 
 class UserSerializer(serializers.Serializer[Any]):

@@ -73,7 +73,7 @@ def user_login(*, email: str, password: str) -> TokenPair:
     Raises UserNotFoundError, InvalidPasswordError, AccountDisabledError.
     """
     try:
-        user = user_get_by_email(email=email)
+        user = user_get_by_email(email=email.strip())
     except UserNotFoundError:
         # Spend the same hashing time as a real check, so timing says less about which emails exist.
         User().set_password(password)

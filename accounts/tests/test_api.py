@@ -222,6 +222,14 @@ def test_login_matches_email_case_insensitively(api_client, user):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("email", [" ", "\x1c\r"], ids=repr)
+def test_login_returns_404_when_email_is_only_whitespace(api_client, email):
+    response = api_client.post("/api/login", {"email": email, "password": DEFAULT_PASSWORD}, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "user_not_found"
+
+
 def test_login_returns_404_when_user_unknown(api_client):
     response = api_client.post(
         "/api/login", {"email": "nobody@example.com", "password": DEFAULT_PASSWORD}, format="json"
@@ -575,6 +583,13 @@ def test_logout_returns_403_when_token_belongs_to_another_user(auth_client):
 
 def test_logout_returns_401_when_refresh_token_malformed(auth_client):
     response = auth_client.post("/api/logout", {"refresh_token": "garbage"}, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_refresh_token"
+
+
+def test_logout_returns_401_when_refresh_token_is_only_whitespace(auth_client):
+    response = auth_client.post("/api/logout", {"refresh_token": "  "}, format="json")
 
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_refresh_token"
