@@ -12,6 +12,20 @@ from messaging.models import CLIENT_ID_MAX_LENGTH, REACTION_EMOJI_MAX_LENGTH
 from messaging.selectors import DEFAULT_PAGE_SIZE
 
 
+class ServiceCheckedTextField(StrictCharField):
+    """A string handed to the service as sent: not trimmed, and "" let through, so the service's own
+    rule answers it with its own error code."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        """Let "" through to the service."""
+        if data == "":
+            return ""
+        return super().run_validation(data)
+
+
 @extend_schema_field(
     {
         "type": "string",
@@ -23,17 +37,9 @@ from messaging.selectors import DEFAULT_PAGE_SIZE
         "(message_too_long).",
     }
 )
-class MessageContentField(StrictCharField):
-    """Message text: any string here; messaging.services applies the emptiness and length rules."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(trim_whitespace=False, **kwargs)
-
-    def run_validation(self, data: Any = empty) -> Any:
-        """Let "" through: the service answers it with the seed's "message content cannot be empty"."""
-        if data == "":
-            return ""
-        return super().run_validation(data)
+class MessageContentField(ServiceCheckedTextField):
+    """Message text: any string here; messaging.services applies the emptiness and length rules
+    ("" gets the seed's "message content cannot be empty")."""
 
 
 class MessageSendSerializer(serializers.Serializer[Any]):
@@ -131,17 +137,9 @@ EMOJI_PATTERN = r"^[^\s\u0000-\u001f\u007f-\u009f]+$"
         "whitespace or control characters (invalid_emoji).",
     }
 )
-class EmojiField(StrictCharField):
-    """An emoji: any string here; messaging.services applies the length and character rules."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(trim_whitespace=False, **kwargs)
-
-    def run_validation(self, data: Any = empty) -> Any:
-        """Let "" through: the service answers it with invalid_emoji, like any other bad emoji."""
-        if data == "":
-            return ""
-        return super().run_validation(data)
+class EmojiField(ServiceCheckedTextField):
+    """An emoji: any string here; messaging.services applies the length and character rules
+    ("" gets invalid_emoji, like any other bad emoji)."""
 
 
 class ReactionAddSerializer(serializers.Serializer[Any]):
