@@ -195,10 +195,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- client -> server ----------------------------------------------------------------------
 
-    async def send_frame(self, frame_type: str, payload: dict[str, Any]) -> None:
-        """Send one frame unless the socket is closing."""
+    async def send_frame(self, frame_type: str, payload: dict[str, Any], text: str | None = None) -> None:
+        """Send one frame unless the socket is closing; `text` is the frame already encoded, if it is."""
         if not self.closing:
-            await self.send(text_data=frames.encode(frame_type, payload))
+            await self.send(text_data=text if text is not None else frames.encode(frame_type, payload))
 
     async def send_error(self, message: str, code: str, client_id: Any = None, **extra: Any) -> None:
         """Send an error frame; the socket stays open."""
@@ -439,10 +439,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _send_new_message(self, payload: dict[str, Any], text: str | None) -> None:
         """Send one new_message frame and move the chat's cursor; the caller holds delivery_lock."""
-        if text is None:
-            await self.send_frame("new_message", payload)
-        elif not self.closing:
-            await self.send(text_data=text)
+        await self.send_frame("new_message", payload, text)
         self.delivered[payload["chat_id"]] = payload["seq"]
 
     async def _flush_pending(self, chat_id: int) -> None:
@@ -497,12 +494,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if event == "chat_created":
             if payload["id"] not in self.chat_ids:
                 await self.join_chat(payload["id"])
-                await self.send_frame(event, payload)
+                await self.send_frame(event, payload, text)
             return
         if event == "member_added" and payload["user_id"] == me:
             if payload["chat"]["id"] not in self.chat_ids:
                 await self.join_chat(payload["chat"]["id"])
-                await self.send_frame(event, payload)
+                await self.send_frame(event, payload, text)
             return
         chat_id = _chat_id_of(message.get("group", ""))
         if chat_id is None:
@@ -517,22 +514,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         elif event == "typing" and payload["user_id"] == me:
             return
         elif event == presence.EVENT:
-            await self.relay_presence(payload)
-        elif text is not None:
-            if not self.closing:
-                await self.send(text_data=text)
+            await self.relay_presence(payload, text)
         else:
-            await self.send_frame(event, payload)
+            await self.send_frame(event, payload, text)
         if event == "member_removed" and payload["user_id"] == me:
             await self.leave_chat(chat_id)
 
-    async def relay_presence(self, payload: dict[str, Any]) -> None:
+    async def relay_presence(self, payload: dict[str, Any], text: str | None = None) -> None:
         """Relay another user's `presence` change once: it arrives through every chat shared with them."""
         user_id, online = payload["user_id"], payload["online"]
         if user_id == self.user.pk or self.presence_seen.get(user_id) is online:
             return
         self.presence_seen[user_id] = online
-        await self.send_frame(presence.EVENT, payload)
+        await self.send_frame(presence.EVENT, payload, text)
 
 
 def _send(user: User, data: dict[str, Any]) -> dict[str, Any]:
