@@ -42,6 +42,18 @@ class MessageContentField(ServiceCheckedTextField):
     ("" gets the seed's "message content cannot be empty")."""
 
 
+def page_limit_field() -> StrictIntegerField:
+    """The `limit` query parameter of every message page: default 50, clamped to 100 by the selectors."""
+    return StrictIntegerField(
+        from_query=True,
+        required=False,
+        default=DEFAULT_PAGE_SIZE,
+        min_value=1,
+        max_value=BIGINT_MAX,
+        help_text="Page size; values over 100 are treated as 100.",
+    )
+
+
 class MessageSendSerializer(serializers.Serializer[Any]):
     """POST /api/messages/send body (and the WebSocket send_message payload)."""
 
@@ -78,14 +90,7 @@ class MessageHistoryQuerySerializer(serializers.Serializer[Any]):
     """GET /api/messages/get query parameters."""
 
     chat_id = StrictIntegerField(from_query=True, min_value=1, max_value=BIGINT_MAX)
-    limit = StrictIntegerField(
-        from_query=True,
-        required=False,
-        default=DEFAULT_PAGE_SIZE,
-        min_value=1,
-        max_value=BIGINT_MAX,
-        help_text="Page size; values over 100 are treated as 100.",
-    )
+    limit = page_limit_field()
     offset = StrictIntegerField(
         from_query=True,
         required=False,
@@ -158,14 +163,7 @@ class MessageChangesQuerySerializer(serializers.Serializer[Any]):
         max_value=BIGINT_MAX,
         help_text="The highest message `version` you have seen in this chat (0 for none).",
     )
-    limit = StrictIntegerField(
-        from_query=True,
-        required=False,
-        default=DEFAULT_PAGE_SIZE,
-        min_value=1,
-        max_value=BIGINT_MAX,
-        help_text="Page size; values over 100 are treated as 100.",
-    )
+    limit = page_limit_field()
 
 
 class MessageSearchQuerySerializer(serializers.Serializer[Any]):
@@ -184,14 +182,7 @@ class MessageSearchQuerySerializer(serializers.Serializer[Any]):
         max_value=BIGINT_MAX,
         help_text="Search this chat only (you must be a member).",
     )
-    limit = StrictIntegerField(
-        from_query=True,
-        required=False,
-        default=DEFAULT_PAGE_SIZE,
-        min_value=1,
-        max_value=BIGINT_MAX,
-        help_text="Page size; values over 100 are treated as 100.",
-    )
+    limit = page_limit_field()
     before_id = StrictIntegerField(
         from_query=True,
         required=False,
