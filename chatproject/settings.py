@@ -209,6 +209,10 @@ WS_TICKET_SECONDS = env.int("WS_TICKET_SECONDS", default=30)
 # Larger frames close the socket with 1009 (Daphne enforces the same with --websocket-max-message-size).
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=64 * 1024)
 WS_SEND_RATE_PER_SECOND = env.int("WS_SEND_RATE_PER_SECOND", default=20)
+# Every client frame, whatever its type, counts against this per-socket rate (a token bucket that
+# saves up to WS_FRAME_BURST); frames over it are dropped with one `rate_limited` error a second.
+WS_FRAME_RATE_PER_SECOND = env.float("WS_FRAME_RATE_PER_SECOND", default=30.0)
+WS_FRAME_BURST = env.int("WS_FRAME_BURST", default=60)
 WS_TYPING_INTERVAL_SECONDS = env.float("WS_TYPING_INTERVAL_SECONDS", default=2.0)
 # Most messages replayed per chat on resume or gap repair; beyond it the client pages over REST.
 WS_REPLAY_LIMIT = env.int("WS_REPLAY_LIMIT", default=1000)

@@ -53,6 +53,18 @@ def chat_ids_for_user(*, user: User) -> list[int]:
     return list(ChatMember.objects.filter(user=user).values_list("chat_id", flat=True))
 
 
+def chat_cursors_for_user(*, user: User) -> dict[int, int]:
+    """{chat id: the chat's last seq} for every chat the user is a member of: where a new socket starts."""
+    return dict(ChatMember.objects.filter(user=user).values_list("chat_id", "chat__last_seq"))
+
+
+def chat_last_seq_for_member(*, chat_id: int, user: User) -> int | None:
+    """The chat's last seq if the user is a member, else None (a socket subscribing to a chat it joined)."""
+    return (
+        ChatMember.objects.filter(chat_id=chat_id, user=user).values_list("chat__last_seq", flat=True).first()
+    )
+
+
 def chat_ids_for_user_id(*, user_id: int) -> list[int]:
     """Ids of every chat of the user with this id (for code that holds only the id, e.g. presence)."""
     return list(ChatMember.objects.filter(user_id=user_id).values_list("chat_id", flat=True))

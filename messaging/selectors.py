@@ -70,14 +70,22 @@ def message_history(
     return page
 
 
-def messages_after(*, chat_id: int, user: User, after_seq: int, limit: int) -> list[Message]:
-    """Up to `limit` messages with seq > after_seq, oldest first: how a reconnecting client catches up.
+def messages_after(
+    *, chat_id: int, user: User, after_seq: int, limit: int, through_seq: int | None = None
+) -> list[Message]:
+    """Up to `limit` messages with seq > after_seq (and <= through_seq), oldest first: how a socket catches up.
 
     `limit` is the caller's (the socket's replay limit), not the REST page maximum: a replay that
     was silently cut at 100 would look complete. Raises NotChatMemberError.
     """
     return message_history(
-        chat_id=chat_id, user=user, limit=limit, after_seq=after_seq, mark_mine=False, max_limit=max(limit, 1)
+        chat_id=chat_id,
+        user=user,
+        limit=limit,
+        after_seq=after_seq,
+        before_seq=None if through_seq is None else min(through_seq, BIGINT_MAX - 1) + 1,
+        mark_mine=False,
+        max_limit=max(limit, 1),
     )
 
 

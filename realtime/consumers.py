@@ -1,16 +1,15 @@
 """The chat WebSocket: a thin transport over the chats and messaging services.
 
 Delivery over a live socket is at most once through the channel layer; PostgreSQL is the source of
-truth. Each socket remembers the last `seq` it delivered per chat, so duplicates are dropped; a message
-that arrives ahead of a missing one waits briefly for it, and a gap that outlives the wait (a lost
-broadcast) is repaired from the database before the waiting messages go out.
+truth. realtime.delivery.OrderedDelivery turns that into every message once, in seq order, per socket:
+it knows each chat's cursor from the moment the socket subscribes, waits briefly for a message that
+arrives ahead of a missing one, and repairs a gap that outlives the wait from the database.
 """
 
 import asyncio
 import json
 import logging
 import time
-from collections import deque
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -23,12 +22,13 @@ from rest_framework import serializers as drf_serializers
 
 from accounts.models import User
 from chatproject.errors import DomainError
-from chats.selectors import chat_ids_for_user
+from chats.selectors import chat_cursors_for_user, chat_last_seq_for_member
 from chats.services import chat_mark_read
 from messaging.payloads import message_deleted_payload, message_payload
 from messaging.selectors import messages_after, messages_changed
 from messaging.services import message_delete, message_edit, message_send
 from realtime import frames, presence, watchdog
+from realtime.delivery import OrderedDelivery
 from realtime.events import layer_message
 from realtime.groups import chat_group, user_group
 from realtime.serializers import (
@@ -80,7 +80,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     user: User
     chat_ids: set[int]
-    delivered: dict[int, int]
+    delivery: OrderedDelivery
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; if the channel layer fails, close with 1013 so the client reconnects."""
@@ -111,22 +111,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         """Join the user's and chats' groups, then accept; without an authenticated user, accept and close 4401."""
         self.chat_ids = set()
-        self.delivered = {}
-        self.recent_sends: deque[float] = deque()
+        self.frame_bucket = TokenBucket(rate=settings.WS_FRAME_RATE_PER_SECOND, burst=settings.WS_FRAME_BURST)
+        self.send_bucket = TokenBucket(
+            rate=settings.WS_SEND_RATE_PER_SECOND, burst=settings.WS_SEND_RATE_PER_SECOND
+        )
+        self.rate_error_sent_at = 0.0
         self.expiry_task: asyncio.Task[None] | None = None
         self.closing = False
-        # Change cursor per chat reached by the last resume: queued change events at or below it are
-        # already reflected in what the resume replayed, so they are dropped.
+        # Change cursor per chat reached by resumes: queued change events at or below it are already
+        # reflected in what a resume replayed, so they are dropped, and a later resume starts above it.
         self.replayed_version: dict[int, int] = {}
         self.presence_seen: dict[int, bool] = {}  # user id -> last `presence` relayed
-        # Messages that arrived ahead of a missing seq, per chat, and the timers that repair the gap.
-        self.pending: dict[int, dict[int, tuple[dict[str, Any], str | None]]] = {}
-        self.repairs: dict[int, asyncio.Task[None]] = {}
-        # Delivery (cursor, pending, replay) runs from handlers and from repair timers: one at a time.
-        self.delivery_lock = asyncio.Lock()
-        # Until the client's first frame (or WS_RESUME_WAIT_SECONDS), live messages of chats without a
-        # cursor wait in `pending`, so a `resume` sent right after opening is replayed before them.
-        self.holding = True
+        # Until the client's first frame (or WS_RESUME_WAIT_SECONDS), live messages wait, so a `resume`
+        # sent right after opening is replayed before them.
+        self.delivery = OrderedDelivery(
+            send=self.send_frame,
+            fetch=self._fetch_messages,
+            replay_limit=settings.WS_REPLAY_LIMIT,
+            reorder_wait=settings.WS_REORDER_WAIT_SECONDS,
+        )
         self.hold_task: asyncio.Task[None] | None = None
         user = self.scope.get("user")
         if user is None:
@@ -138,8 +141,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Join before accepting, so once the client sees the socket open nothing sent to it is missed.
         # The user group first: a chat joined after this point is announced there.
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        for chat_id in await in_db_thread(chat_ids_for_user)(user=user):
-            await self.join_chat(chat_id)
+        # Each chat's last seq, read before joining its group: a message committed in between is below
+        # no cursor it should not be, and its broadcast, if missed, is repaired as a gap.
+        for chat_id, last_seq in (await in_db_thread(chat_cursors_for_user)(user=user)).items():
+            await self.join_chat(chat_id, last_seq)
         await self.accept(_pick_subprotocol(self.scope))
         expires = self.scope.get("token_exp")
         if expires is not None:
@@ -154,8 +159,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.expiry_task.cancel()
         if self.hold_task is not None:
             self.hold_task.cancel()
-        for chat_id in list(self.repairs):
-            self._forget_pending(chat_id)
+        if hasattr(self, "delivery"):
+            self.delivery.close()
         watchdog.unwatch(self)
         if hasattr(self, "user"):
             await presence.socket_closed(user_id=self.user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
@@ -181,16 +186,26 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.closing = True
             await self.close(code=code)
 
-    async def join_chat(self, chat_id: int) -> None:
-        """Subscribe this socket to a chat's group."""
+    async def join_chat(self, chat_id: int, last_seq: int | None = None) -> bool:
+        """Subscribe this socket to a chat's group, expecting its messages after `last_seq`.
+
+        Without `last_seq` (a chat joined while the socket is open) it is read after joining the group,
+        so no message after it can be missed. False if the user is no longer a member.
+        """
         await self.channel_layer.group_add(chat_group(chat_id), self.channel_name)
+        if last_seq is None:
+            last_seq = await in_db_thread(chat_last_seq_for_member)(chat_id=chat_id, user=self.user)
+            if last_seq is None:
+                await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
+                return False
         self.chat_ids.add(chat_id)
+        self.delivery.start(chat_id, last_seq)
+        return True
 
     async def leave_chat(self, chat_id: int) -> None:
         """Unsubscribe this socket from a chat's group and forget its cursor."""
         self.chat_ids.discard(chat_id)
-        self.delivered.pop(chat_id, None)
-        self._forget_pending(chat_id)
+        self.delivery.stop(chat_id)
         await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
 
     # --- client -> server ----------------------------------------------------------------------
@@ -213,9 +228,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if size > settings.WS_MAX_FRAME_BYTES:
             await self.close_with(frames.CLOSE_TOO_BIG)
             return
+        # Every frame counts, whatever its type (or none): a flood of anything is refused before parsing.
+        wait = self.frame_bucket.take()
+        if wait:
+            await self._refuse_for_rate(wait)
+            return
         try:
             frame = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: deeply nested JSON within the size limit is malformed input, not a crash.
             await self.send_error(frames.INVALID_FORMAT, "invalid_format")
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -255,31 +276,34 @@ class ChatConsumer(AsyncWebsocketConsumer):
             serializer = _FRAME_VALIDATORS[serializer_class] = serializer_class()
         return serializer.run_validation(payload)
 
-    def _over_send_rate(self) -> bool:
+    async def _refuse_for_rate(self, retry_after: float, client_id: Any = None) -> None:
+        """Answer a frame over the socket's frame rate: one error frame per second at most, so a flood
+        of refused frames does not become a flood of answers."""
         now = time.monotonic()
-        while self.recent_sends and now - self.recent_sends[0] >= 1.0:
-            self.recent_sends.popleft()
-        if len(self.recent_sends) >= settings.WS_SEND_RATE_PER_SECOND:
-            return True
-        self.recent_sends.append(now)
-        return False
+        if now - self.rate_error_sent_at >= 1.0:
+            self.rate_error_sent_at = now
+            await self.send_error(
+                frames.RATE_LIMITED, "rate_limited", client_id, retry_after=round(retry_after, 3)
+            )
 
     async def cmd_send_message(self, payload: dict[str, Any]) -> None:
         """`send_message`: store through messaging.services.message_send; the broadcast delivers it.
 
-        The stored message is also delivered to this socket directly, so a repeated send with the
-        same client_id (which broadcasts nothing) still gets its answer; the seq check drops the copy.
+        The stored message also goes to this socket directly, through the same ordered delivery as the
+        broadcast (which is then a duplicate), so it never overtakes another sender's earlier message.
+        A repeated send with the same client_id (which broadcasts nothing) still gets its answer.
         """
-        if self._over_send_rate():
-            await self.send_error(frames.RATE_LIMITED, "rate_limited", payload.get("client_id"))
+        wait = self.send_bucket.take()
+        if wait:
+            await self.send_error(
+                frames.RATE_LIMITED, "rate_limited", payload.get("client_id"), retry_after=round(wait, 3)
+            )
             return
         data = self._validated(MessageSendSerializer, payload)
         answer = await in_db_thread(_send)(self.user, data)
-        if answer["seq"] <= self.delivered.get(answer["chat_id"], 0):
-            # A repeat (same client_id) of a message this socket already has: answer it anyway.
+        if not await self.delivery.offer(answer):
+            # At or below the cursor: a repeat (same client_id) of a message this socket already has.
             await self.send_frame("new_message", answer)
-        else:
-            await self.deliver_message(answer)
 
     async def cmd_typing(self, payload: dict[str, Any]) -> None:
         """`typing`: tell the chat's other members, at most once per user and chat per interval."""
@@ -302,10 +326,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def cmd_resume(self, payload: dict[str, Any]) -> None:
         """`resume`: replay each chat from the client's cursor, then continue live without duplicates.
 
-        Group messages wait in this consumer's channel while the replay runs (handlers run one at a
-        time), so anything broadcast meanwhile arrives after the replay and the seq check drops copies.
-        Live messages that arrived before this frame (it should be the client's first) were held, and
-        go out after the replay and the `resumed` frame.
+        Nothing this socket already sent is sent again (realtime.delivery), so a resume at any time, or
+        many, cost at most one replay of what the client lacks. Live messages that arrived before this
+        frame (if it is the client's first) were held, and go out after the replay, before `resumed`.
         """
         data = self._validated(ResumeFrameSerializer, payload)
         cursors: dict[int, int] = data["chats"]
@@ -313,22 +336,30 @@ class ChatConsumer(AsyncWebsocketConsumer):
         resumed: dict[str, int] = {}
         resumed_versions: dict[str, int] = {}
         for chat_id, after_seq in cursors.items():
-            if chat_id not in self.chat_ids:
+            reached_seq = await self.delivery.resume(chat_id, after_seq) if chat_id in self.chat_ids else None
+            if reached_seq is None:
                 await self.send_error(frames.NOT_MEMBER, "not_chat_member", chat_id=chat_id)
                 continue
-            async with self.delivery_lock:
-                self.delivered[chat_id] = after_seq
-                await self.replay(chat_id, after_seq)
-                resumed[str(chat_id)] = self.delivered.get(chat_id, after_seq)
+            resumed[str(chat_id)] = reached_seq
             if versions is not None and chat_id in versions:
                 reached = await self.replay_changes(chat_id, versions[chat_id], up_to_seq=after_seq)
                 if reached is not None:
                     resumed_versions[str(chat_id)] = reached
+        # Live messages that waited for this replay go out now, after it and before `resumed`, whose
+        # cursors then include them.
+        await self.end_hold()
+        for key in resumed:
+            resumed[key] = self.delivery.cursor(int(key)) or resumed[key]
         answer: dict[str, Any] = {"chats": resumed}
         if versions is not None:
             answer["versions"] = resumed_versions
         await self.send_frame("resumed", answer)
-        await self.end_hold()  # live messages that waited for this replay go out now, after it
+
+    async def _fetch_messages(self, chat_id: int, after_seq: int, through_seq: int) -> list[dict[str, Any]]:
+        """OrderedDelivery's window of a chat from the database (replay limit + 1 at most)."""
+        return await in_db_thread(_replay_payloads)(
+            self.user, chat_id, after_seq, through_seq, settings.WS_REPLAY_LIMIT + 1
+        )
 
     # --- edits, deletions ---
 
@@ -348,9 +379,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Replay changes after `since_version` to messages with seq <= up_to_seq; the cursor reached.
 
         Messages after up_to_seq were just replayed whole as new_message. Too many changes for a
-        socket: `resync_required` and None (the client pages GET /api/messages/changes).
+        socket: `resync_required` and None (the client pages GET /api/messages/changes). Changes an
+        earlier resume on this socket already replayed are not sent again.
         """
         limit = settings.WS_REPLAY_LIMIT
+        since_version = max(since_version, self.replayed_version.get(chat_id, 0))
         changes = await in_db_thread(_change_frames)(self.user, chat_id, since_version, limit + 1)
         if len(changes) > limit:
             await self.send_frame("resync_required", {"chat_id": chat_id})
@@ -371,52 +404,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "delete_message": cmd_delete_message,
     }
 
-    # --- delivery ------------------------------------------------------------------------------
-
-    async def replay(self, chat_id: int, after_seq: int, up_to: int | None = None) -> None:
-        """Send messages after `after_seq` (through `up_to`) from the database, or `resync_required`.
-
-        The caller holds delivery_lock.
-        """
-        limit = settings.WS_REPLAY_LIMIT
-        rows = await in_db_thread(_replay_payloads)(self.user, chat_id, after_seq, limit + 1)
-        if up_to is not None:
-            rows = [row for row in rows if row["seq"] <= up_to]
-        if len(rows) > limit:
-            # Too far behind for a socket: the client pages over REST with after_seq.
-            await self.send_frame("resync_required", {"chat_id": chat_id})
-            self.delivered.pop(chat_id, None)
-            return
-        for row in rows:
-            await self.send_frame("new_message", row)
-            self.delivered[chat_id] = row["seq"]
-
-    async def deliver_message(self, payload: dict[str, Any], text: str | None = None) -> None:
-        """Send a `new_message` once, in seq order; `text` is the frame already encoded, if any.
-
-        A message that arrives ahead of its predecessor waits up to WS_REORDER_WAIT_SECONDS for it:
-        concurrent senders' broadcasts leave in commit order but may reach the layer a moment apart.
-        Only a gap that outlives the wait (a lost broadcast) is repaired from the database.
-        """
-        async with self.delivery_lock:
-            chat_id, seq = payload["chat_id"], payload["seq"]
-            last = self.delivered.get(chat_id)
-            if last is None and self.holding:
-                # The client may be about to resume: its replay must go out before live messages.
-                self.pending.setdefault(chat_id, {})[seq] = (payload, text)
-                return
-            if last is not None and seq <= last:
-                return  # already delivered (replay, direct answer, or a duplicate broadcast)
-            if last is not None and seq > last + 1:
-                self.pending.setdefault(chat_id, {})[seq] = (payload, text)
-                self._schedule_repair(chat_id)
-                return
-            await self._send_new_message(payload, text)
-            await self._flush_pending(chat_id)
-
-    def _schedule_repair(self, chat_id: int) -> None:
-        if chat_id not in self.repairs:
-            self.repairs[chat_id] = asyncio.create_task(self._repair_gap_later(chat_id))
+    # --- hold ---------------------------------------------------------------------------------
 
     async def _end_hold_later(self) -> None:
         await asyncio.sleep(settings.WS_RESUME_WAIT_SECONDS)
@@ -426,60 +414,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Stop holding live messages for a possible resume; send what waited, oldest first.
 
         Runs at the client's first frame (after it, for `resume`) or WS_RESUME_WAIT_SECONDS after
-        the socket opened. A chat the client did not resume starts at the oldest message held.
+        the socket opened.
         """
-        async with self.delivery_lock:
-            self.holding = False
-            for chat_id, pending in list(self.pending.items()):
-                if chat_id not in self.delivered and pending:
-                    self.delivered[chat_id] = min(pending) - 1
-                await self._flush_pending(chat_id)
+        await self.delivery.release()
         if self.hold_task is not None and self.hold_task is not asyncio.current_task():
             self.hold_task.cancel()
-
-    async def _send_new_message(self, payload: dict[str, Any], text: str | None) -> None:
-        """Send one new_message frame and move the chat's cursor; the caller holds delivery_lock."""
-        await self.send_frame("new_message", payload, text)
-        self.delivered[payload["chat_id"]] = payload["seq"]
-
-    async def _flush_pending(self, chat_id: int) -> None:
-        """Send the waiting messages that now follow on from the cursor; the caller holds delivery_lock."""
-        pending = self.pending.get(chat_id)
-        while pending and chat_id in self.delivered:
-            following = self.delivered[chat_id] + 1
-            for seq in [seq for seq in pending if seq < following]:
-                del pending[seq]
-            if following not in pending:
-                break
-            await self._send_new_message(*pending.pop(following))
-        if not pending:
-            self._forget_pending(chat_id)
-        elif chat_id in self.delivered:
-            self._schedule_repair(chat_id)
-
-    def _forget_pending(self, chat_id: int) -> None:
-        """Drop a chat's waiting messages and its repair timer (unless the timer is what runs this)."""
-        self.pending.pop(chat_id, None)
-        repair = self.repairs.pop(chat_id, None)
-        if repair is not None and repair is not asyncio.current_task():
-            repair.cancel()
-
-    async def _repair_gap_later(self, chat_id: int) -> None:
-        """After the reorder wait, fill a chat's remaining gap from the database, then send what waited."""
-        await asyncio.sleep(settings.WS_REORDER_WAIT_SECONDS)
-        async with self.delivery_lock:
-            pending = self.pending.get(chat_id)
-            last = self.delivered.get(chat_id)
-            if not pending or last is None:
-                self._forget_pending(chat_id)
-                return
-            newest = max(pending)
-            await self.replay(chat_id, last, up_to=newest)
-            if chat_id not in self.delivered:
-                # resync_required was sent; the client pages this range over REST.
-                self.delivered[chat_id] = newest
-            self.repairs.pop(chat_id, None)
-            await self._flush_pending(chat_id)
 
     # --- channel layer -> client ------------------------------------------------------------------
 
@@ -492,13 +431,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close_with(frames.CLOSE_ACCOUNT_DISABLED)
             return
         if event == "chat_created":
-            if payload["id"] not in self.chat_ids:
-                await self.join_chat(payload["id"])
+            # A new chat: its messages start at 1, and any sent before this socket joined are repaired.
+            if payload["id"] not in self.chat_ids and await self.join_chat(payload["id"], 0):
                 await self.send_frame(event, payload, text)
             return
         if event == "member_added" and payload["user_id"] == me:
-            if payload["chat"]["id"] not in self.chat_ids:
-                await self.join_chat(payload["chat"]["id"])
+            if payload["chat"]["id"] not in self.chat_ids and await self.join_chat(payload["chat"]["id"]):
                 await self.send_frame(event, payload, text)
             return
         chat_id = _chat_id_of(message.get("group", ""))
@@ -510,7 +448,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if event in CHANGE_EVENTS and payload["version"] <= self.replayed_version.get(chat_id, 0):
             return  # already reflected in what resume replayed
         if event == "new_message":
-            await self.deliver_message(payload, text)
+            await self.delivery.offer(payload, text)
         elif event == "typing" and payload["user_id"] == me:
             return
         elif event == presence.EVENT:
@@ -564,8 +502,32 @@ def _change_frames(
     ]
 
 
-def _replay_payloads(user: User, chat_id: int, after_seq: int, limit: int) -> list[dict[str, Any]]:
+def _replay_payloads(
+    user: User, chat_id: int, after_seq: int, through_seq: int, limit: int
+) -> list[dict[str, Any]]:
     return [
         message_payload(m)
-        for m in messages_after(chat_id=chat_id, user=user, after_seq=after_seq, limit=limit)
+        for m in messages_after(
+            chat_id=chat_id, user=user, after_seq=after_seq, through_seq=through_seq, limit=limit
+        )
     ]
+
+
+class TokenBucket:
+    """A per-socket rate: `rate` tokens a second, at most `burst` saved up."""
+
+    def __init__(self, *, rate: float, burst: float):
+        self.rate = rate
+        self.burst = max(burst, 1.0)
+        self.tokens = self.burst
+        self.updated = time.monotonic()
+
+    def take(self) -> float:
+        """Take a token: 0.0 if there was one, else the seconds until there will be."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate if self.rate > 0 else 60.0

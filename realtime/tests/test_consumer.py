@@ -341,6 +341,41 @@ async def test_frame_over_64_kib_closes_1009():
     assert await a.recv_close() == 1009
 
 
+async def test_every_frame_type_counts_against_the_frame_rate(settings):
+    """A flood of resume, typing or malformed frames is refused like a flood of sends, with one answer."""
+    settings.WS_FRAME_RATE_PER_SECOND = 5
+    settings.WS_FRAME_BURST = 5
+    alice, _, chat = await pair()
+    a, _, _ = await open_socket(alice)
+    resume = {"type": "resume", "payload": {"chats": {str(chat.pk): 0}}}
+    for _ in range(5):
+        await a.send(resume)
+    for _ in range(3):
+        await a.send_raw("not json")
+        await a.send({"type": "typing", "payload": {"chat_id": chat.pk}})
+    got = [await a.recv() for _ in range(6)]
+    assert [f["type"] for f in got] == ["resumed"] * 5 + ["error"]
+    assert got[5]["payload"]["code"] == "rate_limited"
+    assert got[5]["payload"]["retry_after"] > 0
+    assert await a.nothing(0.3)  # the other refused frames got no answer of their own
+    await asyncio.sleep(0.5)  # the bucket refills: frames are accepted again
+    await a.send(resume)
+    assert (await a.recv())["type"] == "resumed"
+    await a.close()
+
+
+async def test_deeply_nested_json_is_invalid_format_and_the_socket_stays_open():
+    alice, _, chat = await pair()
+    a, _, _ = await open_socket(alice)
+    await a.send_raw("[" * 30_000 + "]" * 30_000)
+    await expect_error(a, "invalid message format")
+    await a.send_raw('{"type": "typing", "payload": ' + "{" * 30_000 + "}" * 30_000 + "}")
+    await expect_error(a, "invalid message format")
+    await a.send(send_frame(chat.pk, "still open"))
+    assert (await a.recv())["payload"]["content"] == "still open"
+    await a.close()
+
+
 async def test_sends_over_rate_get_rate_limit_exceeded(settings):
     settings.WS_SEND_RATE_PER_SECOND = 3
     alice, _, chat = await pair()
@@ -350,6 +385,8 @@ async def test_sends_over_rate_get_rate_limit_exceeded(settings):
     frames = [await a.recv() for _ in range(4)]
     errors = [f for f in frames if f["type"] == "error"]
     assert len(errors) == 1
+    retry_after = errors[0]["payload"].pop("retry_after")
+    assert 0 < retry_after <= 1 / 3
     assert errors[0]["payload"] == {
         "message": "rate limit exceeded",
         "code": "rate_limited",

@@ -381,16 +381,38 @@ async def test_resume_with_versions_replays_only_changes_after_the_clients_versi
     await edit(message, alice, "v1")
     await edit(message, alice, "v2")
     b, _, _ = await open_socket(bob)
+    c, _, _ = await open_socket(bob)
 
     await b.send({"type": "resume", "payload": {"chats": {str(chat.pk): 1}, "versions": {str(chat.pk): 2}}})
-    await b.send({"type": "resume", "payload": {"chats": {str(chat.pk): 1}, "versions": {str(chat.pk): 1}}})
+    await c.send({"type": "resume", "payload": {"chats": {str(chat.pk): 1}, "versions": {str(chat.pk): 1}}})
 
     assert await b.recv() == {
         "type": "resumed",
         "payload": {"chats": {str(chat.pk): 1}, "versions": {str(chat.pk): 2}},
     }
-    assert (await b.recv())["payload"]["content"] == "v2"
+    assert (await c.recv())["payload"]["content"] == "v2"
+    assert (await c.recv())["type"] == "resumed"
+    await b.close()
+    await c.close()
+
+
+async def test_repeated_resume_does_not_replay_changes_again():
+    alice, bob, chat = await pair()
+    message = await send(chat, alice, "v0")
+    await edit(message, alice, "v1")
+    b, _, _ = await open_socket(bob)
+    resume = {"type": "resume", "payload": {"chats": {str(chat.pk): 1}, "versions": {str(chat.pk): 0}}}
+
+    await b.send(resume)
+    assert (await b.recv())["payload"]["content"] == "v1"
     assert (await b.recv())["type"] == "resumed"
+    await b.send(resume)  # this socket already replayed that change: it is not sent twice
+
+    assert await b.recv() == {
+        "type": "resumed",
+        "payload": {"chats": {str(chat.pk): 1}, "versions": {str(chat.pk): 1}},
+    }
+    assert await b.nothing(0.3)
     await b.close()
 
 
