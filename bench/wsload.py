@@ -92,12 +92,14 @@ async def _run(
         payload = {"chat_id": s.spec["chat_id"], "content": f"t={sent_at:.6f}", "client_id": cid}
         return json.dumps({"type": "send_message", "payload": payload})
 
+    last_frame = [time.time()]
+
     async def reader(s: Sock) -> None:
         assert s.ws is not None
         seen: dict[int, set[int]] = {}
         try:
             async for raw in s.ws:
-                now = time.time()
+                now = last_frame[0] = time.time()
                 frame = json.loads(raw)
                 kind = frame.get("type")
                 if kind == "new_message":
@@ -124,13 +126,12 @@ async def _run(
 
     readers = [asyncio.create_task(reader(s)) for s in connected]
     ready_q.put({"wid": job["wid"], "connected": len(connected), "connect_s": connect_s})
-    # Warm-up: one message per chat before the measured window, so every socket has seen its chats
-    # once; its deliveries are counted apart (the orchestrator knows its seqs) and its latency is not.
+    # Warm-up: every sender's first message, all at once, before the measured window (concurrent first
+    # sends on cold sockets are when ordering bugs show); its deliveries are counted apart (the
+    # orchestrator knows its seqs) and its latency is not.
     await _wait_for(warm)
-    for s in connected:
-        if s.spec.get("warm"):
-            assert s.ws is not None
-            await s.ws.send(frame(s, time.time(), -1))
+    warm_frames = [(s.ws, frame(s, time.time(), -1)) for s in connected if s.spec.get("warm")]
+    await asyncio.gather(*(ws.send(text) for ws, text in warm_frames if ws is not None))
     await asyncio.sleep(1.5)
     latencies.clear()
     ready_q.put({"wid": job["wid"], "warmed": True})
@@ -177,8 +178,11 @@ async def _run(
         rate = job["rate_per_sender"]
         tasks = [open_sender(s, rate, i / (rate * max(1, len(senders)))) for i, s in enumerate(senders)]
     await asyncio.gather(*tasks, return_exceptions=True)
-    # Let deliveries in flight arrive, then stop reading.
+    # Let deliveries in flight arrive, then stop reading: once no frame has come for `drain` seconds
+    # (an overloaded server delivers late, and late is not lost), or a minute after the deadline.
     await asyncio.sleep(max(0.0, deadline + job["drain"] - time.time()))
+    while time.time() - last_frame[0] < job["drain"] and time.time() < deadline + 60:  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
     for s in connected:
         assert s.ws is not None
         s.ws.transport.abort()
