@@ -26,4 +26,5 @@ USER app
 
 EXPOSE 8000
 
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--websocket-max-message-size", "65536", "chatproject.asgi:application"]
+# WORKERS (default 1) Daphne processes share the port; more than one needs REDIS_URL.
+CMD ["python", "-m", "chatproject.serve", "--host", "0.0.0.0", "--port", "8000", "--", "--websocket-max-message-size", "65536"]

@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 1
 
 # Tests always run on real PostgreSQL and Redis; these are the standard local addresses.
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/chat)
@@ -31,8 +32,10 @@ migrate: $(VENV)/.installed
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py collectstatic --noinput -v0
 
 # Embedded by default: SQLite and the in-memory channel layer, DEBUG on. DATABASE_URL/REDIS_URL switch.
+# WORKERS=N runs N Daphne processes on one listening socket (chatproject/serve.py); N>1 needs REDIS_URL.
 run: migrate
-	DEBUG=$${DEBUG:-1} $(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size 65536 chatproject.asgi:application
+	DEBUG=$${DEBUG:-1} $(BIN)/python -m chatproject.serve --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+		-- --websocket-max-message-size 65536
 
 test: $(VENV)/.installed-dev
 	@$(TEST_ENV) $(BIN)/python tools/check_services.py

@@ -18,17 +18,20 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 APP_SERVICES = ("migrate", "web")
-# Inside a container the app must listen on every interface, or the proxy cannot reach it.
-# The frame limit matches settings.WS_MAX_FRAME_BYTES, so Daphne itself closes oversized frames with 1009.
+# Inside a container the app must listen on every interface, or the proxy cannot reach it; WORKERS
+# Daphne processes share the port (chatproject/serve.py). The frame limit matches
+# settings.WS_MAX_FRAME_BYTES, so Daphne itself closes oversized frames with 1009.
 DAPHNE = [
-    "daphne",
-    "-b",
+    "python",
+    "-m",
+    "chatproject.serve",
+    "--host",
     "0.0.0.0",  # noqa: S104
-    "-p",
+    "--port",
     "8000",
+    "--",
     "--websocket-max-message-size",
     "65536",
-    "chatproject.asgi:application",
 ]
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$")
 # Any proxy a download might use points at a closed local port: validation must not need the network.
