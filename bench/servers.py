@@ -26,6 +26,8 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         # The load is many sends per socket and long runs: lift the per-socket limit, keep tokens valid.
         WS_SEND_RATE_PER_SECOND="1000000",
+        WS_FRAME_RATE_PER_SECOND="1000000",
+        WS_FRAME_BURST="1000000",
         JWT_ACCESS_MINUTES="600",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
