@@ -121,15 +121,15 @@ def _refuse(request: Any, body: dict[str, str]) -> None:
 
 
 def _install_http(web_request: Any, http_channel: Any) -> None:
-    # Twisted's multipart parse of the whole body fills `request.args`, which Daphne never reads.
-    web_request._parsePOSTFormSubmission = False
-
     original_got_length = web_request.gotLength
     original_handle_content_chunk = web_request.handleContentChunk
     original_request_received = web_request.requestReceived
 
     def got_length(self: Any, length: int | None) -> None:
         """Refuse a body whose Content-Length is over the route's limit before any of it is read."""
+        # Twisted's multipart parse of the whole body fills `request.args`, which Daphne never reads.
+        # (Request.__init__ sets the flag, so it is turned off here, before requestReceived.)
+        self._parsePOSTFormSubmission = False
         self._body_received = 0
         self._body_refused = False
         self._body_limit, self._body_too_large = body_limit(getattr(self.channel, "_path", b""))
