@@ -195,6 +195,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # 413 on every operation with a body: the server answers it before any view (transport_limits).
+        "chatproject.schema.add_too_large_responses",
+    ],
 }
 
 # --- Chat limits ----------------------------------------------------------------------------

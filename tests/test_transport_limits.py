@@ -181,3 +181,18 @@ def test_request_twisted_cannot_parse_is_400_json(server, raw):
     assert status == 400
     assert headers["content-type"] == "application/json"
     assert json.loads(answer) == {"error": "bad request", "code": "bad_request"}
+
+
+def test_openapi_lists_413_on_every_operation_with_a_body():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    with_body = [
+        (method, path, operation["responses"])
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+
+    assert with_body
+    assert [(method, path) for method, path, responses in with_body if "413" not in responses] == []
