@@ -173,9 +173,10 @@ def test_malformed_multipart_upload_is_400_json(server, token, content_type, cod
         b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Name: value\r\n\r\n",
         b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ten\r\n\r\n",
         b"NOT A REQUEST LINE\r\n\r\n",
+        b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # refused by Daphne, not Twisted
     ],
 )
-def test_request_twisted_cannot_parse_is_400_json(server, raw):
+def test_request_the_server_cannot_parse_is_400_json(server, raw):
     status, headers, answer = exchange(port_of(server), raw)
 
     assert status == 400
