@@ -215,8 +215,8 @@ WS_TICKET_SECONDS = env.int("WS_TICKET_SECONDS", default=30)
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=64 * 1024)
 WS_SEND_RATE_PER_SECOND = env.int("WS_SEND_RATE_PER_SECOND", default=20)
 # Output a socket may have waiting in Daphne for a client that is behind (chatproject.transport_limits):
-# past it the socket's sender waits for the client to drain, and a client that takes nothing for
-# WS_DRAIN_TIMEOUT_SECONDS is closed with 1008 and its connection aborted.
+# past it the socket's sender waits for the client to drain it back under the bound, and a client that
+# has not within WS_DRAIN_TIMEOUT_SECONDS is closed with 1008 and its connection aborted.
 WS_MAX_BUFFERED_BYTES = env.int("WS_MAX_BUFFERED_BYTES", default=4 * 1024 * 1024)
 WS_DRAIN_TIMEOUT_SECONDS = env.float("WS_DRAIN_TIMEOUT_SECONDS", default=5.0)
 WS_TYPING_INTERVAL_SECONDS = env.float("WS_TYPING_INTERVAL_SECONDS", default=2.0)

@@ -14,9 +14,9 @@ once per process:
   1009 close frame (autobahn's default `failByDrop` drops the TCP connection without one).
 - WebSocket output: what the app sends is written to Twisted's buffer at once, whether the client
   reads or not. A socket whose unsent output is over WS_MAX_BUFFERED_BYTES holds its sender until
-  the client drains it; if the client takes nothing for WS_DRAIN_TIMEOUT_SECONDS the socket is closed
-  with 1008 and the connection aborted, so its buffer is freed rather than left waiting on a peer
-  that does not read.
+  the client drains it back under the bound; if that takes WS_DRAIN_TIMEOUT_SECONDS the socket is
+  closed with 1008 and the connection aborted, so its buffer is freed rather than left waiting on a
+  peer that does not read (or reads a byte now and then to look alive).
 """
 
 import asyncio
@@ -207,32 +207,30 @@ def close_overflowing(protocol: Any) -> None:
 
 
 async def hold_until_drained(protocol: Any) -> None:
-    """Wait while the socket's unsent output is over WS_MAX_BUFFERED_BYTES and its client drains it.
+    """Wait while the socket's unsent output is over WS_MAX_BUFFERED_BYTES, until its client drains it.
 
     The sender waits here after the frame that passed the bound, so one socket holds at most the bound
-    plus one frame, and its client's frames are not read meanwhile. A client that takes nothing for
-    WS_DRAIN_TIMEOUT_SECONDS is closed (1008).
+    plus one frame, and its client's frames are not read meanwhile. A client that has not taken the
+    output back under the bound within WS_DRAIN_TIMEOUT_SECONDS (one frame's worth, for a client that
+    reads at all) is closed (1008).
     """
     transport = protocol.transport
     bound = settings.WS_MAX_BUFFERED_BYTES
-    unsent = unsent_bytes(transport) if transport is not None else 0
-    if unsent <= bound:
+    if transport is None or unsent_bytes(transport) <= bound:
         return
     loop = asyncio.get_running_loop()
-    last_progress = loop.time()
+    # Not "any progress": a client taking a byte now and then would hold the sender, and what the
+    # sender does not take meanwhile (the channel layer's queue for it), for ever.
+    deadline = loop.time() + settings.WS_DRAIN_TIMEOUT_SECONDS
     # Read no frames meanwhile: the held app would not take them, and Daphne queues what it reads
     # without bound; they wait in the kernel's buffers instead.
     transport.pauseProducing()
     try:
-        while protocol.state == protocol.STATE_OPEN and unsent > bound:
-            await asyncio.sleep(_DRAIN_POLL_SECONDS)
-            now_unsent = unsent_bytes(transport)
-            if now_unsent < unsent:
-                last_progress = loop.time()
-            elif loop.time() - last_progress >= settings.WS_DRAIN_TIMEOUT_SECONDS:
+        while protocol.state == protocol.STATE_OPEN and unsent_bytes(transport) > bound:
+            if loop.time() >= deadline:
                 close_overflowing(protocol)
                 return
-            unsent = now_unsent
+            await asyncio.sleep(_DRAIN_POLL_SECONDS)
     finally:
         if protocol.state == protocol.STATE_OPEN:
             transport.resumeProducing()

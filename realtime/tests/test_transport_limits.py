@@ -98,7 +98,8 @@ def tcp_state(sock: socket.socket) -> int:
     return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
 
 
-def test_socket_whose_client_never_reads_is_aborted_and_daphne_memory_stays_bounded():
+@pytest.mark.parametrize("trickle", [0, 16], ids=["never_reads", "reads_16_bytes_now_and_then"])
+def test_socket_whose_client_does_not_keep_up_is_aborted_and_daphne_memory_stays_bounded(trickle):
     chat, alice, bob = busy_chat()
     resume = masked_text_frame(json.dumps({"type": "resume", "payload": {"chats": {str(chat.pk): 0}}}))
 
@@ -118,6 +119,13 @@ def test_socket_whose_client_never_reads_is_aborted_and_daphne_memory_stays_boun
                 pass  # already aborted
             deadline = time.monotonic() + 60
             while tcp_state(sock) == TCP_ESTABLISHED and time.monotonic() < deadline:
+                if trickle:  # a byte now and then must not keep the server holding its output
+                    try:
+                        sock.recv(trickle)
+                    except TimeoutError:
+                        pass
+                    except OSError:
+                        break  # reset: the server aborted it
                 time.sleep(0.2)
             state = tcp_state(sock)
         finally:
