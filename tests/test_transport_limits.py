@@ -102,6 +102,28 @@ def test_body_declared_over_the_limit_gets_413_json_before_it_is_sent(
     assert rss_kib(server.process.pid) - before < RSS_SLACK_KIB
 
 
+def test_unauthenticated_200_mib_upload_sent_whole_does_not_grow_daphne(server):
+    """The issue's attack: the client sends all of it whatever the server answers."""
+    block = b"z" * MIB
+    before = rss_kib(server.process.pid)
+    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=20) as sock:
+        sock.sendall(
+            head(
+                "/api/attachments",
+                f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {200 * MIB}\r\n",
+            )
+        )
+        try:
+            for _ in range(200):
+                sock.sendall(block)
+        except OSError:
+            pass  # the server gave up on it (reset after its answer): what it should do
+        status, _, body = read_reply(sock)
+
+    assert (status, json.loads(body)["code"]) == (413, "attachment_too_large")
+    assert rss_kib(server.process.pid) - before < RSS_SLACK_KIB
+
+
 @pytest.mark.parametrize(
     ("path", "limit_setting", "code"),
     [("/api/attachments", "ATTACHMENT_MAX_BYTES", "attachment_too_large"), ("/api/login", None, "too_large")],
