@@ -204,14 +204,16 @@ SPECTACULAR_SETTINGS = {
 
 # --- Chat limits ----------------------------------------------------------------------------
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
-# Whole-request body limit for JSON APIs; far above any valid message.
+# Whole-request body limit for JSON APIs; far above any valid message. Daphne refuses a larger body
+# before reading it (chatproject.transport_limits); Django's own check stays for other servers.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
 
 # --- WebSocket ------------------------------------------------------------------------------
 # Origins a browser handshake may come from; patterns as in ALLOWED_HOSTS, or with a scheme.
 WS_ALLOWED_ORIGINS: list[str] = env.list("WS_ALLOWED_ORIGINS", default=ALLOWED_HOSTS)
 WS_TICKET_SECONDS = env.int("WS_TICKET_SECONDS", default=30)
-# Larger frames close the socket with 1009 (Daphne enforces the same with --websocket-max-message-size).
+# Larger frames close the socket with 1009: under Daphne autobahn refuses them as their header arrives
+# (chatproject.transport_limits caps --websocket-max-message-size at this), elsewhere the consumer does.
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=64 * 1024)
 WS_SEND_RATE_PER_SECOND = env.int("WS_SEND_RATE_PER_SECOND", default=20)
 # Output a socket may have waiting in Daphne for a client that is behind (chatproject.transport_limits):
