@@ -11,6 +11,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
 django.setup(set_prefix=False)
 
 from chatproject.handlers import SyncChainASGIHandler  # noqa: E402
+from chatproject.transport_limits import install as install_transport_limits  # noqa: E402
+
+# Body, frame and output limits Daphne does not enforce itself; before Daphne builds its factories.
+install_transport_limits()
 
 django_asgi_app = SyncChainASGIHandler()
 

@@ -29,3 +29,33 @@ UNAUTHORIZED = error_response(
     "Missing, malformed or expired access token.", "invalid or expired token", "invalid_token"
 )
 THROTTLED = error_response("Too many requests; see Retry-After.", "rate limit exceeded", "rate_limited")
+
+
+def add_too_large_responses(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Postprocessing hook: every operation with a request body can answer 413 too_large.
+
+    The server refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE before any view runs
+    (chatproject.transport_limits), so no view declares it; an operation that declares its own 413
+    (the attachment upload) keeps it.
+    """
+    too_large = {
+        "description": "The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE (default 256 KiB); answered as "
+        "soon as Content-Length says so or a chunked body passes it, before the rest is read.",
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                "examples": {
+                    "TooLarge": {"value": {"error": "request body too large", "code": "too_large"}},
+                },
+            }
+        },
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("413", too_large)
+                operation["responses"] = dict(sorted(responses.items()))
+    return result

@@ -195,24 +195,36 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # 413 on every operation with a body: the server answers it before any view (transport_limits).
+        "chatproject.schema.add_too_large_responses",
+    ],
 }
 
 # --- Chat limits ----------------------------------------------------------------------------
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
-# Whole-request body limit for JSON APIs; far above any valid message.
+# Whole-request body limit for JSON APIs; far above any valid message. Daphne refuses a larger body
+# before reading it (chatproject.transport_limits); Django's own check stays for other servers.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
 
 # --- WebSocket ------------------------------------------------------------------------------
 # Origins a browser handshake may come from; patterns as in ALLOWED_HOSTS, or with a scheme.
 WS_ALLOWED_ORIGINS: list[str] = env.list("WS_ALLOWED_ORIGINS", default=ALLOWED_HOSTS)
 WS_TICKET_SECONDS = env.int("WS_TICKET_SECONDS", default=30)
-# Larger frames close the socket with 1009 (Daphne enforces the same with --websocket-max-message-size).
+# Larger frames close the socket with 1009: under Daphne autobahn refuses them as their header arrives
+# (chatproject.transport_limits caps --websocket-max-message-size at this), elsewhere the consumer does.
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=64 * 1024)
 WS_SEND_RATE_PER_SECOND = env.int("WS_SEND_RATE_PER_SECOND", default=20)
 # Every client frame, whatever its type, counts against this per-socket rate (a token bucket that
 # saves up to WS_FRAME_BURST); frames over it are dropped with one `rate_limited` error a second.
 WS_FRAME_RATE_PER_SECOND = env.float("WS_FRAME_RATE_PER_SECOND", default=30.0)
 WS_FRAME_BURST = env.int("WS_FRAME_BURST", default=60)
+# Output a socket may have waiting in Daphne for a client that is behind (chatproject.transport_limits):
+# past it the socket's sender waits for the client to drain it back under the bound, and a client that
+# has not within WS_DRAIN_TIMEOUT_SECONDS is closed with 1008 and its connection aborted.
+WS_MAX_BUFFERED_BYTES = env.int("WS_MAX_BUFFERED_BYTES", default=4 * 1024 * 1024)
+WS_DRAIN_TIMEOUT_SECONDS = env.float("WS_DRAIN_TIMEOUT_SECONDS", default=5.0)
 WS_TYPING_INTERVAL_SECONDS = env.float("WS_TYPING_INTERVAL_SECONDS", default=2.0)
 # Most messages replayed per chat on resume or gap repair; beyond it the client pages over REST.
 WS_REPLAY_LIMIT = env.int("WS_REPLAY_LIMIT", default=1000)

@@ -434,7 +434,9 @@ class AttachmentUploadView(APIView):
             ),
             401: UNAUTHORIZED,
             413: error_response(
-                "The file is over ATTACHMENT_MAX_BYTES (default 10 MiB).",
+                "The file is over ATTACHMENT_MAX_BYTES (default 10 MiB): answered as soon as Content-Length "
+                "says so (over the limit plus 64 KiB of multipart framing) or a chunked body passes it, "
+                "before the rest is read.",
                 "file is too large (at most 10485760 bytes)",
                 "attachment_too_large",
             ),

@@ -59,8 +59,10 @@ class DaphneServer:
 
 
 @contextmanager
-def daphne_server(redis_url: str, env: dict[str, str] | None = None) -> Iterator[DaphneServer]:
-    """A Daphne process serving the project on a free port, with extra environment `env`."""
+def daphne_server(
+    redis_url: str, env: dict[str, str] | None = None, args: list[str] | None = None
+) -> Iterator[DaphneServer]:
+    """A Daphne process serving the project on a free port, with extra environment `env` and options `args`."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -75,7 +77,17 @@ def daphne_server(redis_url: str, env: dict[str, str] | None = None) -> Iterator
     # A file, not a pipe: nobody reads the pipe while the test runs, and a full pipe would block Daphne.
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below, after the process
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            *(args or []),
+            "chatproject.asgi:application",
+        ],
         cwd=ROOT,
         env=full_env,
         stdout=log,
