@@ -1,6 +1,7 @@
 """deploy/nginx.conf agrees with the app: the same body limits, JSON errors, X-Forwarded-* set by nginx."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -80,16 +81,24 @@ def _nginx_version(binary: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", output).groups())
 
 
-@pytest.mark.skipif(not shutil.which("nginx"), reason="no nginx binary on this machine")
 def test_nginx_accepts_the_config(tmp_path):
-    binary = shutil.which("nginx")
-    assert binary
+    """`nginx -t` on the file; Debian's nginx in CI (.ci/run installs it), skipped elsewhere without one."""
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("nginx is required under CI (.ci/run installs Debian's nginx-light)")
+        pytest.skip("no nginx binary on this machine (apt-get install nginx-light)")
+    conf = CONF
     if _nginx_version(binary) < (1, 27, 3):
-        pytest.skip("`server ... resolve` needs nginx 1.27.3 or later, as in docker-compose.yml")
+        # `server ... resolve` needs nginx 1.27.3 (the compose image); Debian's older nginx checks the
+        # rest, with the service name (which only Docker's DNS knows) as an address it can parse.
+        conf = re.sub(r"server (\S+):(\d+) resolve;", r"server 127.0.0.1:\2;", conf)
+    copy = tmp_path / "chat.conf"
+    copy.write_text(conf)
     main = tmp_path / "nginx.conf"
     main.write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{\n    access_log off;\n    include {CONF_PATH};\n}}\n"
+        f"http {{\n    access_log off;\n    include {copy};\n}}\n"
     )
 
     result = subprocess.run(
