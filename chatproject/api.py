@@ -110,8 +110,21 @@ def _www_authenticate(exc: exceptions.APIException) -> dict[str, str]:
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` means the database cannot be reached (as opposed to a bad query)."""
-    return isinstance(exc, DB_DOWN_ERRORS) or _is_pool_timeout(exc)
+    """Whether `exc` means the database or the cache cannot be reached (as opposed to a bad query).
+
+    The cache (Redis: throttle counters) counts too: its socket timeouts bound how long a hung Redis
+    holds a request, and what they raise is an outage to retry, not a server error.
+    """
+    return isinstance(exc, DB_DOWN_ERRORS) or _is_pool_timeout(exc) or _is_redis_unreachable(exc)
+
+
+def _is_redis_unreachable(exc: BaseException) -> bool:
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
 
 
 def _is_pool_timeout(exc: BaseException) -> bool:
