@@ -215,6 +215,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The default enum hook, then 503 on every operation (any of them can meet an outage).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chatproject.schema.add_service_unavailable",
+    ],
 }
 
 # --- Chat limits ----------------------------------------------------------------------------
