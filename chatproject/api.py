@@ -112,8 +112,9 @@ def _www_authenticate(exc: exceptions.APIException) -> dict[str, str]:
 def is_database_unavailable(exc: BaseException) -> bool:
     """Whether `exc` means the database or the cache cannot be reached (as opposed to a bad query).
 
-    The cache (Redis: throttle counters) counts too: its socket timeouts bound how long a hung Redis
-    holds a request, and what they raise is an outage to retry, not a server error.
+    The cache (Redis) counts too: its socket timeouts bound how long a hung Redis holds a request, and
+    what they raise is an outage to retry, not a server error. (The throttles already answer 503 for
+    their own cache reads; this covers any other cache use.)
     """
     return isinstance(exc, DB_DOWN_ERRORS) or _is_pool_timeout(exc) or _is_redis_unreachable(exc)
 

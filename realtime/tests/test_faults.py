@@ -37,7 +37,7 @@ pytestmark = pytest.mark.slow
 # Generous for two loaded cores; today's code exceeds them by far (a broadcast waits ~5 s per send on a
 # hung Redis, and a request waits the whole outage on a hung database).
 PROMPT_SECONDS = 3.0
-DB_BOUND_SECONDS = 8.0
+OUTAGE_BOUND_SECONDS = 8.0
 
 FAST_FAULTS = {
     "THROTTLE_REGISTER": "1000/min",
@@ -100,6 +100,13 @@ def test_hung_redis_rest_sends_answer_promptly_and_resume_fills_the_gap(postgres
                     )
                 assert [status for status, _, _ in answers] == [200] * 8
                 assert max(took for _, _, took in answers) < PROMPT_SECONDS
+                # Throttled endpoints read their counters from Redis: bounded by the cache's socket
+                # timeouts, and an outage (503), never a hang or a 500.
+                started = time.monotonic()
+                status, body = http("POST", f"{base}/api/login", {"email": "x@example.com", "password": "x"})
+                took = time.monotonic() - started
+                assert (status, body["code"]) == (503, "service_unavailable")
+                assert took < OUTAGE_BOUND_SECONDS
                 # The watchdog notices the silent Redis and closes the socket: the client must reconnect.
                 assert await close_code_of_socket(live_ws) == 1013
                 # A handshake meanwhile is accepted and closed with 1013, not refused or left hanging.
@@ -239,11 +246,11 @@ def test_database_outage_answers_503_in_bounded_time_and_recovers_without_restar
                 for status, body, took in answers:
                     assert status == 503
                     assert body == {"error": "service unavailable", "code": "service_unavailable"}
-                    assert took < DB_BOUND_SECONDS
+                    assert took < OUTAGE_BOUND_SECONDS
                 started = time.monotonic()
                 status, body = http("GET", f"{base}/api/chats", token=alice.token)
                 assert (status, body["code"]) == (503, "service_unavailable")
-                assert time.monotonic() - started < DB_BOUND_SECONDS
+                assert time.monotonic() - started < OUTAGE_BOUND_SECONDS
                 # The handshake cannot check the credential: accepted, then 1013.
                 assert await close_code_of_handshake(base, bob.token) == 1013
             finally:
