@@ -116,7 +116,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
     what they raise is an outage to retry, not a server error. (The throttles already answer 503 for
     their own cache reads; this covers any other cache use.)
     """
-    return isinstance(exc, DB_DOWN_ERRORS) or _is_pool_timeout(exc) or _is_redis_unreachable(exc)
+    return isinstance(exc, DB_DOWN_ERRORS) or _is_psycopg_operational(exc) or _is_redis_unreachable(exc)
 
 
 def _is_redis_unreachable(exc: BaseException) -> bool:
@@ -128,10 +128,12 @@ def _is_redis_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, RedisConnectionError | RedisTimeoutError)
 
 
-def _is_pool_timeout(exc: BaseException) -> bool:
-    # psycopg_pool.PoolTimeout is not a Django DatabaseError; import lazily (SQLite has no pool).
+def _is_psycopg_operational(exc: BaseException) -> bool:
+    # Raised outside Django's error wrapping (the pool's own calls): psycopg_pool.PoolTimeout and a
+    # connection that stopped answering (chatproject.db) are psycopg OperationalErrors, not Django's.
+    # Imported lazily: SQLite has no psycopg.
     try:
-        from psycopg_pool import PoolTimeout
+        import psycopg
     except ImportError:  # pragma: no cover
         return False
-    return isinstance(exc, PoolTimeout)
+    return isinstance(exc, psycopg.OperationalError)
