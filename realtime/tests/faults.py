@@ -108,10 +108,10 @@ class PrivatePostgres:
         resume(self.paused)
         self.paused = []
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run one query on the cluster's `chat` database (for invariant checks)."""
         with psycopg.connect(self.url, connect_timeout=10) as conn:
-            return list(conn.execute(sql).fetchall())  # type: ignore[arg-type]
+            return list(conn.execute(sql, params).fetchall())  # type: ignore[arg-type]
 
 
 @contextmanager
@@ -195,13 +195,23 @@ def wait_until(check: Callable[[], bool], timeout: float = 60, what: str = "cond
         time.sleep(0.1)
 
 
-async def collect_new_messages(ws: Any, chat_id: int, expect_seq: int, timeout: float = 30) -> list[dict]:
-    """`new_message` payloads of `chat_id` until one with seq `expect_seq` arrives."""
+async def collect_new_messages(
+    ws: Any, chat_id: int, expect_seq: int | None = None, content: str | None = None, timeout: float = 30
+) -> list[dict]:
+    """`new_message` payloads of `chat_id` until one with seq `expect_seq` (or with `content`) arrives."""
     got: list[dict] = []
+
+    def done() -> bool:
+        if not got:
+            return False
+        if content is not None:
+            return bool(got[-1]["content"] == content)
+        return bool(got[-1]["seq"] >= (expect_seq or 0))
+
     deadline = asyncio.get_running_loop().time() + timeout
-    while not got or got[-1]["seq"] < expect_seq:
+    while not done():
         remaining = deadline - asyncio.get_running_loop().time()
-        assert remaining > 0, f"timed out at {[m['seq'] for m in got]} waiting for seq {expect_seq}"
+        assert remaining > 0, f"timed out at {[m['seq'] for m in got]} waiting for {expect_seq or content}"
         frame = json.loads(await asyncio.wait_for(ws.recv(), remaining))
         if frame["type"] == "new_message" and frame["payload"]["chat_id"] == chat_id:
             got.append(frame["payload"])

@@ -7,6 +7,8 @@ order; the database must hold nothing half-written.
 """
 
 import asyncio
+import contextlib
+import json
 import os
 import signal
 import time
@@ -15,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from realtime.tests.faults import (
     PrivatePostgres,
@@ -44,6 +48,9 @@ FAST_FAULTS = {
     "THROTTLE_LOGIN": "1000/min",
     "WS_LAYER_CHECK_SECONDS": "0.5",
     "BROADCAST_TIMEOUT_SECONDS": "0.5",
+    # Bursts of 40 frames: per-socket and per-user send limits are not what these tests are about.
+    "WS_SEND_RATE_PER_SECOND": "1000",
+    "THROTTLE_SEND": "100000/min",
     "LOG_LEVEL": "WARNING",
 }
 DB_FAULTS = {
@@ -125,15 +132,43 @@ def test_hung_redis_rest_sends_answer_promptly_and_resume_fills_the_gap(postgres
     assert_nothing_half_written(postgres)
 
 
-async def close_code_of_socket(ws, timeout: float = 20) -> int | None:
+async def close_code_of_socket(ws: ClientConnection, timeout: float = 20) -> int | None:
     """Read until the server closes the socket; its close code (None without a close frame)."""
-    from websockets.exceptions import ConnectionClosed
+    return (await drain_until_closed(ws, 0, timeout))[0]
 
+
+async def drain_until_closed(
+    ws: ClientConnection, chat_id: int, timeout: float = 20
+) -> tuple[int | None, list[dict]]:
+    """Read until the socket ends: (close code or None without a close frame, `new_message`s of chat_id)."""
+    got: list[dict] = []
     try:
         while True:
-            await asyncio.wait_for(ws.recv(), timeout)
+            frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+            if frame["type"] == "new_message" and frame["payload"]["chat_id"] == chat_id:
+                got.append(frame["payload"])
     except ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else None
+        return (closed.rcvd.code if closed.rcvd else None), got
+
+
+async def burst(ws: ClientConnection, chat_id: int, count: int, label: str) -> None:
+    """Send `count` messages without waiting for answers; stop quietly when the socket is closed."""
+    with contextlib.suppress(ConnectionClosed):
+        for n in range(count):
+            await send_frame(ws, chat_id, f"{label} {n}")
+
+
+def stored(pg: PrivatePostgres, chat_id: int, after_seq: int = 0) -> list[tuple[int, str]]:
+    """(seq, content) of the chat's stored messages after `after_seq`, in order: what resume must return."""
+    rows = pg.query(
+        "SELECT seq, content FROM messaging_message WHERE chat_id = %s AND seq > %s ORDER BY seq",
+        (chat_id, after_seq),
+    )
+    return [(int(seq), str(content)) for seq, content in rows]
+
+
+def as_rows(messages: list[dict]) -> list[tuple[int, str]]:
+    return [(m["seq"], m["content"]) for m in messages]
 
 
 def test_redis_killed_and_restarted_mid_conversation_resume_delivers_everything_once(
@@ -150,15 +185,17 @@ def test_redis_killed_and_restarted_mid_conversation_resume_delivers_everything_
         async def scenario() -> None:
             alice_ws, _ = await resume_on_new_socket(base, alice.token, {chat_id: 0})
             bob_ws, _ = await resume_on_new_socket(base, bob.token, {chat_id: 0})
-            for n in range(5):
-                await send_frame(alice_ws, chat_id, f"live {n}")
-                await collect_new_messages(alice_ws, chat_id, expect_seq=n + 1)
-            bob_seen = seqs(await collect_new_messages(bob_ws, chat_id, expect_seq=5))
-            assert bob_seen == [1, 2, 3, 4, 5]
-
+            # Kill Redis while alice's burst is still being stored and broadcast.
+            sending = asyncio.create_task(burst(alice_ws, chat_id, 40, "burst"))
+            before_kill = await collect_new_messages(bob_ws, chat_id, expect_seq=3)
             redis.kill()
-            assert await close_code_of_socket(bob_ws) == 1013
-            assert await close_code_of_socket(alice_ws) == 1013
+            code, until_closed = await drain_until_closed(bob_ws, chat_id)
+            assert code == 1013
+            assert (await drain_until_closed(alice_ws, chat_id))[0] == 1013
+            await sending
+            bob_seen = seqs(before_kill + until_closed)
+            assert bob_seen == list(range(1, len(bob_seen) + 1))  # in order, each once, no gap
+
             # With Redis down, REST still stores messages; the handshake gets 1013, not an HTTP 403.
             for n in range(3):
                 status, body, took = rest_send(base, alice.token, chat_id, f"while down {n}")
@@ -168,10 +205,11 @@ def test_redis_killed_and_restarted_mid_conversation_resume_delivers_everything_
 
             redis.start()
             bob_ws, replayed = await resume_on_new_socket(base, bob.token, {chat_id: bob_seen[-1]})
-            assert seqs(replayed[chat_id]) == [6, 7, 8]
-            alice_ws, _ = await resume_on_new_socket(base, alice.token, {chat_id: 8})
+            assert as_rows(replayed[chat_id]) == stored(postgres, chat_id, after_seq=bob_seen[-1])
+            last = replayed[chat_id][-1]["seq"]
+            alice_ws, _ = await resume_on_new_socket(base, alice.token, {chat_id: last})
             await send_frame(alice_ws, chat_id, "after restart")
-            assert seqs(await collect_new_messages(bob_ws, chat_id, expect_seq=9)) == [9]
+            assert seqs(await collect_new_messages(bob_ws, chat_id, expect_seq=last + 1)) == [last + 1]
             await alice_ws.close()
             await bob_ws.close()
 
@@ -190,26 +228,33 @@ def test_one_of_two_daphne_processes_killed_clients_resume_on_the_survivor(postg
         chat_id = private_chat(survivor.base, alice, bob)
 
         async def scenario() -> None:
+            # Both on the process that dies, bob also watched from the survivor by a second socket.
+            alice_ws, _ = await resume_on_new_socket(doomed.base, alice.token, {chat_id: 0})
             bob_ws, _ = await resume_on_new_socket(doomed.base, bob.token, {chat_id: 0})
-            alice_ws, _ = await resume_on_new_socket(survivor.base, alice.token, {chat_id: 0})
-            for n in range(3):
-                await send_frame(alice_ws, chat_id, f"first {n}")
-            bob_seen = seqs(await collect_new_messages(bob_ws, chat_id, expect_seq=3))
-            assert bob_seen == [1, 2, 3]
-
+            bob_elsewhere, _ = await resume_on_new_socket(survivor.base, bob.token, {chat_id: 0})
+            sending = asyncio.create_task(burst(alice_ws, chat_id, 40, "burst"))
+            before_kill = await collect_new_messages(bob_ws, chat_id, expect_seq=3)
             os.kill(doomed.process.pid, signal.SIGKILL)
             doomed.process.wait()
-            assert await close_code_of_socket(bob_ws) is None  # no close frame: the process is gone
+            code, until_closed = await drain_until_closed(bob_ws, chat_id)
+            assert code is None  # no close frame: the process is gone
+            await sending
+            bob_seen = seqs(before_kill + until_closed)
+            assert bob_seen == list(range(1, len(bob_seen) + 1))
+
+            # alice goes on from the survivor; bob reconnects there and resumes from his last seq.
+            alice_ws, _ = await resume_on_new_socket(survivor.base, alice.token, {})
             for n in range(4):
                 await send_frame(alice_ws, chat_id, f"meanwhile {n}")
-            await collect_new_messages(alice_ws, chat_id, expect_seq=7)
-
+            seen_elsewhere = await collect_new_messages(bob_elsewhere, chat_id, content="meanwhile 3")
+            last = seen_elsewhere[-1]["seq"]
             bob_ws, replayed = await resume_on_new_socket(survivor.base, bob.token, {chat_id: bob_seen[-1]})
-            assert seqs(replayed[chat_id]) == [4, 5, 6, 7]
+            assert as_rows(replayed[chat_id]) == stored(postgres, chat_id, after_seq=bob_seen[-1])
+            assert replayed[chat_id][-1]["seq"] == last
             await send_frame(alice_ws, chat_id, "after")
-            assert seqs(await collect_new_messages(bob_ws, chat_id, expect_seq=8)) == [8]
-            await alice_ws.close()
-            await bob_ws.close()
+            assert seqs(await collect_new_messages(bob_ws, chat_id, expect_seq=last + 1)) == [last + 1]
+            for ws in (alice_ws, bob_ws, bob_elsewhere):
+                await ws.close()
 
         asyncio.run(scenario())
     assert_nothing_half_written(postgres)
