@@ -34,7 +34,7 @@ from realtime.tests.faults import (
     seqs,
     wait_until,
 )
-from realtime.tests.live import daphne_server, http
+from realtime.tests.live import daphne_server, http, receive_frame
 
 pytestmark = pytest.mark.slow
 
@@ -281,9 +281,17 @@ def test_database_outage_answers_503_in_bounded_time_and_recovers_without_restar
                 assert rest_send(base, alice.token, chat_id, f"before {n}")[0] == 200
             assert seqs(await collect_new_messages(bob_ws, chat_id, expect_seq=3)) == [1, 2, 3]
             await bob_ws.close()
+            alice_ws, _ = await resume_on_new_socket(base, alice.token, {chat_id: 3})
 
             postgres.pause() if fault == "paused" else postgres.stop()
             try:
+                # An open socket's command gets an error frame in bounded time; the socket stays open.
+                started = time.monotonic()
+                await send_frame(alice_ws, chat_id, "lost over the socket")
+                error = await receive_frame(alice_ws, "error", timeout=OUTAGE_BOUND_SECONDS)
+                assert error["payload"]["code"] == "service_unavailable"
+                assert time.monotonic() - started < OUTAGE_BOUND_SECONDS
+                await alice_ws.close()
                 with ThreadPoolExecutor(4) as pool:
                     answers = list(
                         pool.map(lambda n: rest_send(base, alice.token, chat_id, f"lost {n}"), range(4))
