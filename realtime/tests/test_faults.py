@@ -85,10 +85,9 @@ def postgres() -> Iterator[PrivatePostgres]:
 
 
 def test_hung_redis_rest_sends_answer_promptly_and_resume_fills_the_gap(postgres: PrivatePostgres):
-    with (
-        redis_server() as redis,
-        daphne_server(redis.url, {**FAST_FAULTS, "DATABASE_URL": postgres.url}) as server,
-    ):
+    # A queue of 3: while Redis hangs, sends time out and the queue fills, so both drop paths are taken.
+    env = {**FAST_FAULTS, "DATABASE_URL": postgres.url, "BROADCAST_QUEUE_SIZE": "3"}
+    with redis_server() as redis, daphne_server(redis.url, env) as server:
         base = server.base
         alice, bob = register(base, "alice"), register(base, "bob")
         chat_id = private_chat(base, alice, bob)
