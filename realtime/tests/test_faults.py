@@ -113,6 +113,11 @@ def test_hung_redis_rest_sends_answer_promptly_and_resume_fills_the_gap(postgres
                 took = time.monotonic() - started
                 assert (status, body["code"]) == (503, "service_unavailable")
                 assert took < OUTAGE_BOUND_SECONDS
+                # A chat's detail reads presence from Redis: bounded too, and shown offline rather than failing.
+                started = time.monotonic()
+                status, body = http("GET", f"{base}/api/chats/{chat_id}", token=alice.token)
+                assert status == 200, body
+                assert time.monotonic() - started < OUTAGE_BOUND_SECONDS
                 # The watchdog notices the silent Redis and closes the socket: the client must reconnect.
                 assert await close_code_of_socket(live_ws) == 1013
                 # A handshake meanwhile is accepted and closed with 1013, not refused or left hanging.
