@@ -160,7 +160,13 @@ def main() -> int:
         )
         return 2
     admin_url, scratch_url = create_scratch_database(base_url)
-    os.environ.update(DATABASE_URL=scratch_url, DB_POOL_DISABLED="1", DEBUG=os.environ.get("DEBUG", "1"))
+    # Seeding inserts millions of rows in one statement: no statement_timeout (DB_QUERY_TIMEOUT_SECONDS).
+    os.environ.update(
+        DATABASE_URL=scratch_url,
+        DB_POOL_DISABLED="1",
+        DB_QUERY_TIMEOUT_SECONDS="0",
+        DEBUG=os.environ.get("DEBUG", "1"),
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
     sys.path.insert(0, str(REPO))
     try:

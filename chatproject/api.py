@@ -110,14 +110,30 @@ def _www_authenticate(exc: exceptions.APIException) -> dict[str, str]:
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` means the database cannot be reached (as opposed to a bad query)."""
-    return isinstance(exc, DB_DOWN_ERRORS) or _is_pool_timeout(exc)
+    """Whether `exc` means the database or the cache cannot be reached (as opposed to a bad query).
+
+    The cache (Redis) counts too: its socket timeouts bound how long a hung Redis holds a request, and
+    what they raise is an outage to retry, not a server error. (The throttles already answer 503 for
+    their own cache reads; this covers any other cache use.)
+    """
+    return isinstance(exc, DB_DOWN_ERRORS) or _is_psycopg_operational(exc) or _is_redis_unreachable(exc)
 
 
-def _is_pool_timeout(exc: BaseException) -> bool:
-    # psycopg_pool.PoolTimeout is not a Django DatabaseError; import lazily (SQLite has no pool).
+def _is_redis_unreachable(exc: BaseException) -> bool:
     try:
-        from psycopg_pool import PoolTimeout
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
     except ImportError:  # pragma: no cover
         return False
-    return isinstance(exc, PoolTimeout)
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
+
+
+def _is_psycopg_operational(exc: BaseException) -> bool:
+    # Raised outside Django's error wrapping (the pool's own calls): psycopg_pool.PoolTimeout and a
+    # connection that stopped answering (chatproject.db) are psycopg OperationalErrors, not Django's.
+    # Imported lazily: SQLite has no psycopg.
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, psycopg.OperationalError)

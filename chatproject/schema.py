@@ -58,4 +58,35 @@ def add_too_large_responses(
                 responses = operation.setdefault("responses", {})
                 responses.setdefault("413", too_large)
                 operation["responses"] = dict(sorted(responses.items()))
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
+
+SERVICE_UNAVAILABLE_RESPONSE: dict[str, Any] = {
+    "description": (
+        "The database or the cache (Redis) is unreachable or not answering; retry after `Retry-After` "
+        "seconds. Answered within DB_POOL_TIMEOUT / DB_QUERY_TIMEOUT_SECONDS + 1 s, never a hang."
+    ),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+    "content": {
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"},
+            "examples": {
+                "service_unavailable": {
+                    "value": {"error": "service unavailable", "code": "service_unavailable"}
+                }
+            },
+        }
+    },
+}
+
+
+def add_service_unavailable(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every operation may answer 503 during an outage."""
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method in _HTTP_METHODS:
+                operation.setdefault("responses", {}).setdefault("503", SERVICE_UNAVAILABLE_RESPONSE)
     return result

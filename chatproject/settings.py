@@ -83,7 +83,12 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# Longest a statement may run, and a request wait on PostgreSQL for one answer, before it fails
+# (a 503); 0 turns both bounds off (e.g. for a long migration run by hand).
+DB_QUERY_TIMEOUT_SECONDS = env.float("DB_QUERY_TIMEOUT_SECONDS", default=5.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    from chatproject.db import BoundedWaitConnection
+
     # Under Daphne every request runs in a worker thread; a psycopg pool sized to that thread
     # pool (ASGI_THREADS) lets them share warm connections instead of connecting per request.
     DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=env.int("ASGI_THREADS", default=10))
@@ -94,8 +99,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": DB_POOL_MAX_SIZE,
         # Fail fast when the database is down, so clients get a quick 503.
         "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+        # Bounds every wait on a pooled connection (chatproject.db): a hung server is a 503, not a hang.
+        "connection_class": BoundedWaitConnection,
     }
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
+    if DB_QUERY_TIMEOUT_SECONDS > 0:
+        # The server cancels a slow statement itself; the client-side bound (a little longer) covers a
+        # server that cannot answer at all (paused, or its host gone), which no server setting can.
+        DATABASES["default"]["OPTIONS"].setdefault(
+            "options", f"-c statement_timeout={int(DB_QUERY_TIMEOUT_SECONDS * 1000)}"
+        )
     if env.bool("DB_POOL_DISABLED", default=False):
         # Tests that run their own threads open one connection each; a pool gains nothing there.
         del DATABASES["default"]["OPTIONS"]["pool"]
@@ -130,7 +143,8 @@ if REDIS_URL:
                 "CONFIG": {"hosts": [REDIS_URL]},
             }
         }
-    # Throttle counters live here, so limits hold across several Daphne processes.
+    # Throttle counters live here, so limits hold across several Daphne processes. The socket
+    # timeouts bound what a hung Redis costs a request; an unreachable cache is a 503 (chatproject.api).
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -142,6 +156,12 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Broadcasts leave through one sender thread per process (realtime.events): each send may take at
+# most this long before it is dropped (clients repair gaps from the database), and at most this many
+# wait; a full queue drops new ones. A request never waits on Redis to broadcast.
+BROADCAST_TIMEOUT_SECONDS = env.float("BROADCAST_TIMEOUT_SECONDS", default=1.0)
+BROADCAST_QUEUE_SIZE = env.int("BROADCAST_QUEUE_SIZE", default=10000)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -195,8 +215,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The default enum hook, then 503 on every operation (any can meet an outage) and 413 on those with a body.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "chatproject.schema.add_service_unavailable",
         # 413 on every operation with a body: the server answers it before any view (transport_limits).
         "chatproject.schema.add_too_large_responses",
     ],
@@ -234,6 +256,9 @@ WS_REORDER_WAIT_SECONDS = env.float("WS_REORDER_WAIT_SECONDS", default=0.05)
 # A new socket holds live messages until the client's first frame, or this long: a `resume` sent
 # right after opening is replayed first, so nothing reaches the client twice or out of order.
 WS_RESUME_WAIT_SECONDS = env.float("WS_RESUME_WAIT_SECONDS", default=0.5)
+# A handshake not accepted or refused within this long (a hung database or Redis) is accepted and
+# closed with 1013; keep it below Daphne's --websocket_connect_timeout (5 s), which answers nothing.
+WS_HANDSHAKE_TIMEOUT_SECONDS = env.float("WS_HANDSHAKE_TIMEOUT_SECONDS", default=3.0)
 # How often each process pings Redis; on failure its sockets close with 1013.
 WS_LAYER_CHECK_SECONDS = env.float("WS_LAYER_CHECK_SECONDS", default=2.0)
 

@@ -1,10 +1,23 @@
-"""broadcast_on_commit: the single doorway from a transaction to the sockets."""
+"""broadcast_on_commit: the single doorway from a transaction to the sockets.
 
+With Redis, broadcasts leave through one sender thread per process: the thread that committed only
+hands the event over and returns, so a slow or hung Redis never holds a request thread or its
+database connection. The sender sends in the order events were handed over (after commit, so per
+chat in commit order), gives each send at most BROADCAST_TIMEOUT_SECONDS, and drops a send that
+times out or finds the queue (BROADCAST_QUEUE_SIZE) full. Dropping loses nothing stored: live
+delivery is at most once, and clients repair gaps from the database (`resume`, gap repair); the
+watchdog closes every socket with 1013 when Redis stops answering.
+"""
+
+import asyncio
 import logging
+import queue
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 from realtime import frames
@@ -14,6 +27,10 @@ logger = logging.getLogger(__name__)
 # Consumers receive group messages of this type (handler `chat_event`) and forward
 # {"type": event, "payload": payload} to their client.
 DELIVER_TYPE = "chat.event"
+
+# The sender sends at most this many queued events per turn of its loop (fewer loop round trips
+# when commits come in bursts; each still gets its own timeout, in order).
+_BATCH = 100
 
 
 def layer_message(group: str, event: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -31,13 +48,83 @@ def layer_message(group: str, event: str, payload: dict[str, Any]) -> dict[str, 
     }
 
 
+class BroadcastSender:
+    """A FIFO of group messages and the daemon thread (with its own event loop) that sends them."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[str, dict[str, Any]]] | None = None
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.dropped = 0
+
+    def submit(self, group: str, message: dict[str, Any]) -> bool:
+        """Queue one message without waiting; False (and logged) when the queue is full."""
+        pending = self._started()
+        try:
+            pending.put_nowait((group, message))
+        except queue.Full:
+            self.dropped += 1
+            logger.warning("broadcast queue full: dropped %s to %s", message.get("event"), group)
+            return False
+        return True
+
+    def _started(self) -> "queue.Queue[tuple[str, dict[str, Any]]]":
+        with self._start_lock:
+            if self._queue is None or self._thread is None or not self._thread.is_alive():
+                if self._queue is None:
+                    self._queue = queue.Queue(maxsize=settings.BROADCAST_QUEUE_SIZE)
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._queue,), name="broadcast-sender", daemon=True
+                )
+                self._thread.start()
+            return self._queue
+
+    def _run(self, pending: "queue.Queue[tuple[str, dict[str, Any]]]") -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        while True:
+            batch = [pending.get()]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(pending.get_nowait())
+                except queue.Empty:
+                    break
+            loop.run_until_complete(self._send_all(batch))
+
+    async def _send_all(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        timeout = settings.BROADCAST_TIMEOUT_SECONDS
+        for group, message in batch:
+            try:
+                await asyncio.wait_for(layer.group_send(group, message), timeout)
+            except TimeoutError:
+                self.dropped += 1
+                logger.warning("broadcast of %s to %s timed out: dropped", message.get("event"), group)
+            except Exception:
+                self.dropped += 1
+                logger.exception("broadcast of %s to %s failed", message.get("event"), group)
+
+
+sender = BroadcastSender()
+
+
 def send_to_group(group: str, event: str, payload: dict[str, Any]) -> None:
-    """Send one event to a group now; failures are logged, never raised (the write already committed)."""
+    """Send one event to a group without waiting on Redis; failures are logged, never raised.
+
+    With Redis the event is queued for the sender thread; the in-memory layer (nothing to hang on,
+    and bound to one event loop) delivers it at once.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
+    message = layer_message(group, event, payload)
+    if not isinstance(layer, InMemoryChannelLayer):
+        sender.submit(group, message)
+        return
     try:
-        async_to_sync(layer.group_send)(group, layer_message(group, event, payload))
+        async_to_sync(layer.group_send)(group, message)
     except Exception:
         logger.exception("broadcast of %s to %s failed", event, group)
 

@@ -9,7 +9,7 @@ from chatproject.errors import DomainError
 CLOSE_UNAUTHENTICATED = 4401  # no, bad, expired or refresh token; used ticket; token expired while open
 CLOSE_ACCOUNT_DISABLED = 4403  # staff deactivated the user
 CLOSE_TOO_BIG = 1009  # frame over WS_MAX_FRAME_BYTES
-CLOSE_TRY_AGAIN_LATER = 1013  # the channel layer (Redis) is unreachable: reconnect and resume
+CLOSE_TRY_AGAIN_LATER = 1013  # Redis or the database is unreachable: reconnect later and resume
 
 # The seed's five error messages, exactly.
 INVALID_FORMAT = "invalid message format"

@@ -1,0 +1,119 @@
+"""Handshakes during an outage: accept, then close with 1013 (try again later).
+
+A handshake needs the database (credentials, the user's chats) and Redis (joining groups). When either
+is down, closing before accepting makes Daphne answer HTTP 403 (or nothing, when the application
+raised or never answered), which a client cannot tell from a refusal. Accepting first lets every
+client read 1013 and reconnect later, as it does when an open socket loses Redis. A handshake that
+has not been decided within WS_HANDSHAKE_TIMEOUT_SECONDS (a hung server) ends the same way, before
+Daphne's own handshake timeout rejects it without a word.
+"""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from django.conf import settings
+
+from chatproject.api import is_database_unavailable
+from realtime import frames
+from realtime.auth import BEARER_PROTOCOL_PREFIX
+
+logger = logging.getLogger(__name__)
+
+try:
+    from redis.exceptions import RedisError
+
+    _LAYER_ERRORS: tuple[type[BaseException], ...] = (RedisError, ConnectionError, OSError, TimeoutError)
+except ImportError:  # pragma: no cover
+    _LAYER_ERRORS = (ConnectionError, OSError, TimeoutError)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` means the database or the channel layer cannot be reached."""
+    return is_database_unavailable(exc) or isinstance(exc, _LAYER_ERRORS)
+
+
+def _subprotocol(scope: dict[str, Any]) -> str | None:
+    # Browsers fail a handshake whose answer does not echo one of the protocols they offered.
+    for protocol in scope.get("subprotocols", []):
+        if not protocol.startswith(BEARER_PROTOCOL_PREFIX):
+            return str(protocol)
+    return None
+
+
+class _Handshake:
+    """Wraps `send`: records whether the socket was accepted or closed, and makes an early 1013 accept first."""
+
+    def __init__(self, scope: dict[str, Any], send: Any):
+        self.scope = scope
+        self._send = send
+        self.accepted = False
+        self.closed = False
+        self.decided = asyncio.Event()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "websocket.close" and not self.accepted and message.get("code") in _TRY_AGAIN_CODES:
+            await self.accept()
+        if kind == "websocket.accept":
+            self.accepted = True
+            self.decided.set()
+        elif kind == "websocket.close":
+            self.closed = True
+            self.decided.set()
+        await self._send(message)
+
+    async def accept(self) -> None:
+        await self.send({"type": "websocket.accept", "subprotocol": _subprotocol(self.scope)})
+
+    async def try_again_later(self) -> None:
+        """Accept if not yet accepted, then close with 1013; the client may already be gone."""
+        if self.closed:
+            return
+        try:
+            if not self.accepted:
+                await self.accept()
+            await self.send({"type": "websocket.close", "code": frames.CLOSE_TRY_AGAIN_LATER})
+        except Exception:
+            logger.debug("closing with 1013 failed", exc_info=True)
+
+
+_TRY_AGAIN_CODES = frozenset({frames.CLOSE_TRY_AGAIN_LATER})
+
+
+class OutageHandshake:
+    """ASGI middleware: a handshake that fails on an outage, or hangs, ends in accept + close 1013."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Run the app; turn an outage before or during the handshake into 1013."""
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        handshake = _Handshake(scope, send)
+        app = asyncio.ensure_future(self.app(scope, receive, handshake.send))
+        decided = asyncio.ensure_future(handshake.decided.wait())
+        try:
+            await asyncio.wait({app, decided}, timeout=settings.WS_HANDSHAKE_TIMEOUT_SECONDS)
+        except asyncio.CancelledError:
+            app.cancel()
+            raise
+        finally:
+            decided.cancel()
+        if not app.done() and not handshake.decided.is_set():
+            logger.warning("websocket handshake undecided in time: closing 1013")
+            app.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await app
+            await handshake.try_again_later()
+            return
+        try:
+            await app  # awaiting the task directly: cancelling this call cancels it too
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            logger.warning("websocket closed: outage: %s", exc)
+            await handshake.try_again_later()
