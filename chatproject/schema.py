@@ -58,6 +58,7 @@ def add_too_large_responses(
                 responses = operation.setdefault("responses", {})
                 responses.setdefault("413", too_large)
                 operation["responses"] = dict(sorted(responses.items()))
+    return result
 
 
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
