@@ -12,6 +12,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.authentication import token_user_id
 from accounts.errors import (
     AccountDisabledError,
     EmailTakenError,
@@ -102,7 +103,7 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
     Raises InvalidRefreshTokenError, AccountDisabledError.
     """
     token = _parse_refresh(refresh_token)
-    user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
+    user_id = token_user_id(token.payload)
     if user_id is None:
         raise InvalidRefreshTokenError()
     user = User.objects.select_for_update().filter(pk=user_id).first()

@@ -8,9 +8,10 @@ A failure leaves scope["user"] None and scope["auth_error"] set; the consumer cl
 from typing import Any
 from urllib.parse import parse_qs
 
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from accounts.authentication import ActiveUserJWTAuthentication
 from accounts.models import User
 from realtime.services import ws_ticket_consume
 from realtime.threads import in_db_thread
@@ -43,8 +44,11 @@ def _credential(scope: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _authenticate_jwt(raw: str) -> tuple[User, int]:
-    """(user, token expiry as a unix time) for a valid access token of an active user."""
-    backend = JWTAuthentication()
+    """(user, token expiry as a unix time) for a valid access token of an active user.
+
+    REST's authentication class, so a token REST refuses (a malformed user id included) is refused here.
+    """
+    backend = ActiveUserJWTAuthentication()
     token = backend.get_validated_token(raw.encode())  # type: ignore[arg-type]
     user = backend.get_user(token)  # raises for a missing or inactive user
     return user, int(token["exp"])  # type: ignore[return-value]
