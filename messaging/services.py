@@ -142,10 +142,10 @@ def _store_message(
 # missed events asks for "messages with version > mine" and gets every change, in commit order.
 
 
-def _lock_message(*, message_id: int, actor: User, staff: bool = False) -> tuple[Chat, Message]:
+def _lock_message(*, message_id: int, actor: User, any_chat: bool = False) -> tuple[Chat, Message]:
     """Lock the message's chat row, then read the message under that lock; needs an open transaction.
 
-    The actor must be a member of the chat (or staff, when `staff` is true). Raises
+    The actor must be a member of the chat, unless `any_chat` (a moderator deleting). Raises
     MessageNotFoundError for a missing message and for one in a chat the actor is not in alike.
     """
     if not is_bigint_id(message_id):
@@ -154,7 +154,7 @@ def _lock_message(*, message_id: int, actor: User, staff: bool = False) -> tuple
     if chat_id is None:
         raise MessageNotFoundError()
     chats = Chat.objects.select_for_update(of=("self",)).filter(pk=chat_id)
-    if not (staff and actor.is_staff):
+    if not any_chat:
         chats = chats.filter(memberships__user=actor)
     chat = chats.first()
     # Re-read under the lock: every change to a message holds this lock, so this copy stays current.
@@ -162,6 +162,11 @@ def _lock_message(*, message_id: int, actor: User, staff: bool = False) -> tuple
     if chat is None or message is None:
         raise MessageNotFoundError()
     return chat, message
+
+
+def can_moderate_messages(user: User) -> bool:
+    """Whether `user` may delete anyone's message in any chat: the `messaging.delete_message` permission."""
+    return user.is_active and user.has_perm("messaging.delete_message")
 
 
 def _next_version(chat: Chat) -> int:
@@ -209,14 +214,17 @@ def message_edit(*, message_id: int, editor: User, content: str) -> Message:
 def message_delete(*, message_id: int, actor: User) -> Message:
     """Soft-delete a message and broadcast `message_deleted` once committed; returns the tombstone.
 
-    Allowed for the sender, an owner or admin of the (group) chat, and staff (who need not be members).
-    The row stays with its seq, so history and cursors do not move: content is erased, reactions and
-    attachments removed (their files once committed), deleted_at set. Deleting again returns the
-    tombstone and broadcasts nothing. Locks the chat row. Raises MessageNotFoundError (also for a chat
-    the actor is not in), NotMessageModeratorError.
+    Allowed for the sender, an owner or admin of the (group) chat, and holders of the
+    `messaging.delete_message` permission (the Moderators group; they need not be members). The one
+    rule for REST, WebSocket and the admin: decided here from the actor, never from a transport (the
+    `is_staff` flag alone grants nothing). The row stays with its seq, so history and cursors do not
+    move: content is erased, reactions and attachments removed (their files once committed),
+    deleted_at set. Deleting again returns the tombstone and broadcasts nothing. Locks the chat row.
+    Raises MessageNotFoundError (also for a chat the actor is not in), NotMessageModeratorError.
     """
-    chat, message = _lock_message(message_id=message_id, actor=actor, staff=True)
-    if message.sender_id != actor.pk and not actor.is_staff:
+    moderator = can_moderate_messages(actor)
+    chat, message = _lock_message(message_id=message_id, actor=actor, any_chat=moderator)
+    if message.sender_id != actor.pk and not moderator:
         role = ChatMember.objects.filter(chat=chat, user=actor).values_list("role", flat=True).first()
         if chat.type != Chat.Type.GROUP or role not in MANAGER_ROLES:
             raise NotMessageModeratorError()
