@@ -11,7 +11,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.errors import AccountDisabledError
 from accounts.models import User
+from accounts.selectors import user_lock_active
 from chatproject.fields import is_bigint_id
 from chats.models import Chat, ChatMember
 from chats.services import MANAGER_ROLES, chat_take_next_seq
@@ -36,6 +38,17 @@ from messaging.selectors import attachments_attach
 from messaging.uploads import EXTENSIONS, clean_filename, sniff_content_type
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group
+
+
+def _lock_active_actor(user: User) -> None:
+    """Refuse a banned or deleted actor; needs an open transaction and locks the user row (no key).
+
+    The User the transport holds was read at the handshake or request: a ban may have committed since.
+    Taken before any chat lock (a ban or user deletion locks the user row first too).
+    Raises AccountDisabledError.
+    """
+    if not user_lock_active(user_id=user.pk):
+        raise AccountDisabledError()
 
 
 def _check_content(content: str) -> str:
@@ -75,7 +88,8 @@ def message_send(
     With `client_id`, a repeat by the same sender in the same chat returns the original message and
     broadcasts nothing. `attachment_ids` are the sender's uploads that no message carries yet; they
     become this message's (all or none). Raises MessageTooLongError, MessageEmptyError,
-    InvalidClientIdError, NotChatMemberError, InvalidReplyError, InvalidAttachmentError.
+    InvalidClientIdError, NotChatMemberError, InvalidReplyError, InvalidAttachmentError,
+    AccountDisabledError (a banned or deleted sender, checked under a lock on the user row).
     """
     text = _check_content(content)
     attachment_ids = _check_attachment_ids(attachment_ids)
@@ -105,6 +119,7 @@ def _store_message(
     attachment_ids: list[int],
 ) -> Message:
     """message_send's writes, in its transaction. Raises _RepeatedSendError for a repeated client_id."""
+    _lock_active_actor(sender)
     now = timezone.now()
     seq = chat_take_next_seq(chat_id=chat_id, user=sender, now=now)
     if client_id is not None:
@@ -195,6 +210,7 @@ def message_edit(*, message_id: int, editor: User, content: str) -> Message:
     not in), NotMessageAuthorError, MessageDeletedError.
     """
     text = _check_content(content)
+    _lock_active_actor(editor)
     chat, message = _lock_message(message_id=message_id, actor=editor)
     if message.sender_id != editor.pk:
         raise NotMessageAuthorError()
@@ -222,6 +238,7 @@ def message_delete(*, message_id: int, actor: User) -> Message:
     deleted_at set. Deleting again returns the tombstone and broadcasts nothing. Locks the chat row.
     Raises MessageNotFoundError (also for a chat the actor is not in), NotMessageModeratorError.
     """
+    _lock_active_actor(actor)
     moderator = can_moderate_messages(actor)
     chat, message = _lock_message(message_id=message_id, actor=actor, any_chat=moderator)
     if message.sender_id != actor.pk and not moderator:
@@ -260,6 +277,7 @@ def reaction_add(*, message_id: int, user: User, emoji: str) -> Message:
     MessageDeletedError.
     """
     emoji = _check_emoji(emoji)
+    _lock_active_actor(user)
     chat, message = _lock_message(message_id=message_id, actor=user)
     if message.deleted_at is not None:
         raise MessageDeletedError()
@@ -278,6 +296,7 @@ def reaction_remove(*, message_id: int, user: User, emoji: str) -> Message:
     MessageNotFoundError.
     """
     emoji = _check_emoji(emoji)
+    _lock_active_actor(user)
     chat, message = _lock_message(message_id=message_id, actor=user)
     removed, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
     if removed:

@@ -22,6 +22,7 @@ from django.db import InterfaceError, OperationalError
 from rest_framework import serializers as drf_serializers
 
 from accounts.models import User
+from accounts.selectors import user_is_active
 from chatproject.errors import DomainError
 from chats.selectors import chat_ids_for_user
 from chats.services import chat_mark_read
@@ -140,6 +141,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         for chat_id in await in_db_thread(chat_ids_for_user)(user=user):
             await self.join_chat(chat_id)
+        # A ban that committed after the middleware authenticated but before the user group was joined
+        # reached no socket of this one: read the account again now that any later ban will.
+        if not await in_db_thread(user_is_active)(user_id=user.pk):
+            await self.accept(_pick_subprotocol(self.scope))
+            await self.close_with(frames.CLOSE_ACCOUNT_DISABLED)
+            return
         await self.accept(_pick_subprotocol(self.scope))
         expires = self.scope.get("token_exp")
         if expires is not None:
