@@ -256,6 +256,43 @@ def message_delete(*, message_id: int, actor: User) -> Message:
     return message
 
 
+def messages_erase_for_deleted_user(*, user: User) -> int:
+    """Make every message of `user` a tombstone without a sender, and take back their reactions.
+
+    For accounts.services.user_delete, which holds the user row lock (FOR UPDATE); needs its
+    transaction. Chats are locked one at a time in id order, after the user row, as message_send
+    does. Each message keeps its id and seq, loses content, reactions and attachments (files once
+    committed) and its sender, and takes the chat's next change version, so change feeds and resume
+    see it; each of the user's reactions on other messages is removed the same way. Broadcasts
+    `message_deleted` and `reaction_removed` once committed. Returns how many messages were erased.
+    """
+    authored = Message.objects.filter(sender=user)
+    reacted = Reaction.objects.filter(user=user)
+    chat_ids = sorted(
+        set(authored.values_list("chat_id", flat=True))
+        | set(reacted.values_list("message__chat_id", flat=True))
+    )
+    now = timezone.now()
+    erased = 0
+    for chat_id in chat_ids:
+        chat = Chat.objects.select_for_update(of=("self",)).get(pk=chat_id)
+        for reaction in reacted.filter(message__chat_id=chat_id).select_related("message").order_by("pk"):
+            message = reaction.message
+            reaction.delete()
+            if message.sender_id != user.pk:
+                _reaction_changed(chat, message, user=user, emoji=reaction.emoji, event="reaction_removed")
+        for message in authored.filter(chat_id=chat_id).order_by("seq"):
+            _erase_extras(message)
+            message.sender = None
+            message.content = ""
+            message.deleted_at = message.deleted_at or now
+            message.version = _next_version(chat)
+            message.save(update_fields=["sender", "content", "deleted_at", "version"])
+            broadcast_on_commit(chat_group(chat.pk), "message_deleted", message_deleted_payload(message))
+            erased += 1
+    return erased
+
+
 def _check_emoji(emoji: str) -> str:
     if (
         not isinstance(emoji, str)
