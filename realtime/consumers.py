@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -24,15 +25,18 @@ from rest_framework import serializers as drf_serializers
 from accounts.models import User
 from accounts.selectors import user_is_active
 from chatproject.errors import DomainError
+from chatproject.fields import iso_datetime
 from chats.selectors import chat_ids_for_user
 from chats.services import chat_mark_read
 from messaging.payloads import message_deleted_payload, message_payload
 from messaging.selectors import messages_after, messages_changed
 from messaging.services import message_delete, message_edit, message_send
 from realtime import frames, presence, watchdog
+from realtime.auth import reauthenticate
 from realtime.events import layer_message
 from realtime.groups import chat_group, user_group
 from realtime.serializers import (
+    AuthFrameSerializer,
     DeleteMessageFrameSerializer,
     EditMessageFrameSerializer,
     MessageSendSerializer,
@@ -148,9 +152,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close_with(frames.CLOSE_ACCOUNT_DISABLED)
             return
         await self.accept(_pick_subprotocol(self.scope))
-        expires = self.scope.get("token_exp")
-        if expires is not None:
-            self.expiry_task = asyncio.create_task(self._close_at(expires))
+        self.expire_at(self.scope.get("token_exp"))
         self.hold_task = asyncio.create_task(self._end_hold_later())
         watchdog.watch(self)
         await presence.socket_opened(user_id=user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
@@ -173,6 +175,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 except LAYER_ERRORS:
                     break  # the layer is down; its group entries expire on their own
         raise StopConsumer()
+
+    def expire_at(self, unix_time: int | None) -> None:
+        """Close with 4401 at `unix_time` (when the socket's credential expires), replacing any earlier plan."""
+        if self.expiry_task is not None:
+            self.expiry_task.cancel()
+        self.expiry_task = asyncio.create_task(self._close_at(unix_time)) if unix_time is not None else None
 
     async def _close_at(self, unix_time: int) -> None:
         await asyncio.sleep(max(0.0, unix_time - time.time()))
@@ -351,6 +359,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         data = self._validated(DeleteMessageFrameSerializer, payload)
         await in_db_thread(message_delete)(message_id=data["message_id"], actor=self.user)
 
+    async def cmd_auth(self, payload: dict[str, Any]) -> None:
+        """`auth`: a fresh access token of this socket's user moves its expiry to the token's.
+
+        Answers `authenticated` with the new expiry; any other token gets an `invalid_token` error
+        frame and the socket keeps its old expiry.
+        """
+        token = self._validated(AuthFrameSerializer, payload)["token"]
+        expires = await reauthenticate(token=token, user_id=self.user.pk)
+        self.expire_at(expires)
+        await self.send_frame(
+            "authenticated", {"expires_at": iso_datetime(datetime.fromtimestamp(expires, UTC))}
+        )
+
     async def replay_changes(self, chat_id: int, since_version: int, *, up_to_seq: int) -> int | None:
         """Replay changes after `since_version` to messages with seq <= up_to_seq; the cursor reached.
 
@@ -376,6 +397,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "resume": cmd_resume,
         "edit_message": cmd_edit_message,
         "delete_message": cmd_delete_message,
+        "auth": cmd_auth,
     }
 
     # --- delivery ------------------------------------------------------------------------------
