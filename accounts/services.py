@@ -26,6 +26,7 @@ from accounts.selectors import user_get_by_email, users_with_email
 from chatproject.errors import InvalidError
 from chats.models import Chat, ChatMember
 from chats.services import member_remove
+from messaging.models import Message, Reaction
 from messaging.services import messages_erase_for_deleted_user
 from realtime.events import broadcast_on_commit
 from realtime.groups import user_group
@@ -197,6 +198,14 @@ def user_delete(*, user: User) -> None:
     `account_disabled` closes every open socket of the user with 4403 once committed.
     """
     user = User.objects.select_for_update().get(pk=user.pk)
+    # Every chat this touches, locked up front in id order: the steps below lock them again in their
+    # own order, and two deletions locking overlapping chats in different orders could deadlock.
+    touched = (
+        set(ChatMember.objects.filter(user=user).values_list("chat_id", flat=True))
+        | set(Message.objects.filter(sender=user).values_list("chat_id", flat=True))
+        | set(Reaction.objects.filter(user=user).values_list("message__chat_id", flat=True))
+    )
+    list(Chat.objects.select_for_update().filter(pk__in=touched).order_by("pk").values_list("pk", flat=True))
     messages_erase_for_deleted_user(user=user)
     groups = ChatMember.objects.filter(user=user, chat__type=Chat.Type.GROUP)
     for chat_id in sorted(groups.values_list("chat_id", flat=True)):

@@ -82,7 +82,7 @@ async def test_every_socket_racing_a_ban_is_closed_within_a_second_and_nothing_i
         asyncio.create_task(handshake_and_send(token, chat.pk, i)) for i, token in enumerate(tokens)
     ]
     # Ban while handshakes are at every stage: some open and sending, most still in flight.
-    for finished, _ in zip(asyncio.as_completed(handshakes), range(HANDSHAKES // 8), strict=False):
+    for _, finished in zip(range(HANDSHAKES // 8), asyncio.as_completed(handshakes), strict=False):
         await finished
     committed, stored_at_ban = await db(ban)(target)
 
@@ -187,7 +187,7 @@ def test_every_daphne_socket_racing_a_ban_is_closed_within_a_second_and_nothing_
     async def scenario(base: str) -> tuple[list[int | None], int]:
         url = ws_url(base)
         pending = [asyncio.create_task(open_and_send(url, t, i)) for i, t in enumerate(tokens)]
-        for finished, _ in zip(asyncio.as_completed(pending), range(HANDSHAKES // 8), strict=False):
+        for _, finished in zip(range(HANDSHAKES // 8), asyncio.as_completed(pending), strict=False):
             await finished
         committed, stored_at_ban = await asyncio.to_thread(ban_in_thread)
         opened = [result for result in await asyncio.gather(*pending) if result is not None]
