@@ -127,8 +127,11 @@ async def test_handshake_authenticated_before_a_ban_that_joins_its_group_after_i
     banned.set()
     socket, accepted, _ = await connecting
 
+    code = await socket.recv_close(timeout=CLOSE_DEADLINE)
+    await socket.close()
+
     assert accepted
-    assert await socket.recv_close(timeout=CLOSE_DEADLINE) == 4403
+    assert code == 4403
 
 
 @pytest.mark.asyncio
