@@ -110,6 +110,27 @@ def test_admin_delete_by_moderator_is_allowed():
     assert is_deleted(message)
 
 
+@pytest.mark.django_db
+def test_admin_delete_page_of_someone_elses_message_by_staff_without_permission_is_403():
+    _, staff, message = staff_member_and_message()
+
+    response = client_for(staff).post(f"{MESSAGES}{message.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 403
+    assert not is_deleted(message)
+
+
+@pytest.mark.django_db
+def test_admin_delete_page_of_their_own_message_is_allowed_for_staff_without_permission():
+    _, staff, _ = staff_member_and_message()
+    [own] = add_messages(group_chat(staff), staff, 1)
+
+    response = client_for(staff).post(f"{MESSAGES}{own.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert is_deleted(own)
+
+
 # --- WebSocket -----------------------------------------------------------------------------------
 
 db = database_sync_to_async
