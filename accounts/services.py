@@ -195,9 +195,13 @@ def user_delete(*, user: User) -> None:
     their refresh tokens are blacklisted; the row is deleted, cascading to their remaining private
     chat memberships, unsent uploads (files once committed) and WebSocket tickets. Private chats stay,
     with the other member and the tombstones. Access tokens stop at once (the user is gone), and
-    `account_disabled` closes every open socket of the user with 4403 once committed.
+    `account_disabled` closes every open socket of the user with 4403 once committed. Deleting a user
+    that is already gone (a concurrent or repeated delete) does nothing.
     """
-    user = User.objects.select_for_update().get(pk=user.pk)
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        return
+    user = locked
     # Every chat this touches, locked up front in id order: the steps below lock them again in their
     # own order, and two deletions locking overlapping chats in different orders could deadlock.
     touched = (

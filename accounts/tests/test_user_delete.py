@@ -151,6 +151,16 @@ def test_sends_racing_a_user_delete_are_tombstoned_or_refused_never_left_with_co
     assert seqs == list(range(1, len(seqs) + 1))
 
 
+@pytest.mark.django_db(transaction=True)
+def test_user_delete_of_a_user_already_deleted_does_nothing():
+    bob = UserFactory()
+    services.user_delete(user=bob)
+
+    services.user_delete(user=bob)
+
+    assert not User.objects.filter(pk=bob.pk).exists()
+
+
 # --- attachments, reactions, chats -------------------------------------------------------------------
 
 
