@@ -3,7 +3,8 @@
 Moderators (the `Moderators` group, accounts/migrations/0002) hold `view_user` and `ban_user`, not
 `change_user`: they see accounts read-only and ban or unban them, but cannot edit staff flags,
 permissions or passwords. Every ban and unban is written to Django's admin log (LogEntry), which
-is browsable read-only under "Administration > Log entries".
+is browsable read-only under "Administration > Log entries". Deleting a user (superusers) goes
+through accounts.services.user_delete, which leaves their messages as tombstones.
 """
 
 from typing import Any
@@ -84,6 +85,15 @@ class UserAdmin(DjangoUserAdmin):
                 services.user_deactivate(user=obj)
             obj.is_active = wanted
             self.log_change(request, obj, UNBAN_MESSAGE if wanted else BAN_MESSAGE)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        """Delete through accounts.services.user_delete: messages become tombstones, sockets close."""
+        services.user_delete(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """The "delete selected" action: each user through the service, one transaction each."""
+        for user in queryset:
+            services.user_delete(user=user)
 
     # --- what a user does -------------------------------------------------------------------------
 

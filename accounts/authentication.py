@@ -1,5 +1,6 @@
 """JWT authentication that answers in the API's own words."""
 
+import re
 from typing import Any
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
@@ -7,9 +8,27 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import User
+from chatproject.fields import is_bigint_id
+
+# simplejwt writes the id as a decimal string; at most 19 digits can be a bigint.
+_DECIMAL_ID = re.compile(r"[0-9]{1,19}")
+
+
+def token_user_id(payload: Any) -> int | None:
+    """The token's user id claim as a database id, or None when it cannot be one.
+
+    A correctly signed token may still carry "abc", 1.5, true or a 5,000-digit number; each of those
+    would reach the ORM as a ValueError or a database range error (a 500), and 1.5 would even be
+    truncated to user 1. Only an int or a decimal string in the bigint id range is accepted.
+    """
+    value = payload.get(jwt_settings.USER_ID_CLAIM) if hasattr(payload, "get") else None
+    if isinstance(value, str) and _DECIMAL_ID.fullmatch(value):
+        value = int(value)
+    return value if is_bigint_id(value) else None
 
 
 def _simplejwt_code(exc: AuthenticationFailed) -> str | None:
@@ -37,7 +56,9 @@ class ActiveUserJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed("invalid or expired token", code="invalid_token") from exc
 
     def get_user(self, validated_token: Any) -> User:  # type: ignore[override]
-        """Load the token's user; a missing or inactive user is a 401."""
+        """Load the token's user; a malformed user id, a missing or an inactive user is a 401."""
+        if token_user_id(validated_token) is None:
+            raise AuthenticationFailed("invalid or expired token", code="invalid_token")
         try:
             user = super().get_user(validated_token)
         except AuthenticationFailed as exc:

@@ -43,3 +43,10 @@ class TokenNotYoursError(ForbiddenError):
 
     code = "token_not_yours"
     message = "refresh token belongs to another user"
+
+
+class InvalidAccessTokenError(NotAuthenticatedError):
+    """An access token that is malformed, expired, of the wrong type, or not the expected user's."""
+
+    code = "invalid_token"
+    message = "invalid or expired token"

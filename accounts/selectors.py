@@ -37,3 +37,18 @@ def user_get(*, user_id: int) -> User:
         return User.objects.get(pk=user_id)
     except User.DoesNotExist:
         raise UserNotFoundError() from None
+
+
+def user_is_active(*, user_id: int) -> bool:
+    """Whether the account exists and is active, read from the database now (not from a cached User)."""
+    return User.objects.filter(pk=user_id, is_active=True).exists()
+
+
+def user_lock_active(*, user_id: int) -> bool:
+    """Whether the account exists and is active, holding its row until the caller's transaction ends.
+
+    Needs an open transaction. FOR NO KEY UPDATE waits for a ban or deletion in progress (they lock the
+    row FOR UPDATE) and then reads the committed state, and holds off a later ban until the caller
+    commits: a write checked this way is either committed before the ban commits, or refused.
+    """
+    return User.objects.select_for_update(no_key=True).filter(pk=user_id, is_active=True).exists()

@@ -12,6 +12,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.authentication import token_user_id
 from accounts.errors import (
     AccountDisabledError,
     EmailTakenError,
@@ -23,6 +24,10 @@ from accounts.errors import (
 from accounts.models import User
 from accounts.selectors import user_get_by_email, users_with_email
 from chatproject.errors import InvalidError
+from chats.models import Chat, ChatMember
+from chats.services import member_remove
+from messaging.models import Message, Reaction
+from messaging.services import messages_erase_for_deleted_user
 from realtime.events import broadcast_on_commit
 from realtime.groups import user_group
 
@@ -102,7 +107,7 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
     Raises InvalidRefreshTokenError, AccountDisabledError.
     """
     token = _parse_refresh(refresh_token)
-    user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
+    user_id = token_user_id(token.payload)
     if user_id is None:
         raise InvalidRefreshTokenError()
     user = User.objects.select_for_update().filter(pk=user_id).first()
@@ -177,3 +182,39 @@ def user_reactivate(*, user: User) -> User:
     user.is_active = True
     user.save(update_fields=["is_active"])
     return user
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete an account without rewriting anyone else's history; one transaction.
+
+    Locks the user row (FOR UPDATE: writes of the user in flight commit first, later ones are
+    refused), then: every message of the user becomes a tombstone with `sender_id` null, its seq kept
+    (messaging.services.messages_erase_for_deleted_user); their reactions are taken back; they leave
+    every group chat as if they had left (ownership is handed over, `member_removed` broadcast);
+    their refresh tokens are blacklisted; the row is deleted, cascading to their remaining private
+    chat memberships, unsent uploads (files once committed) and WebSocket tickets. Private chats stay,
+    with the other member and the tombstones. Access tokens stop at once (the user is gone), and
+    `account_disabled` closes every open socket of the user with 4403 once committed. Deleting a user
+    that is already gone (a concurrent or repeated delete) does nothing.
+    """
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        return
+    user = locked
+    # Every chat this touches, locked up front in id order: the steps below lock them again in their
+    # own order, and two deletions locking overlapping chats in different orders could deadlock.
+    touched = (
+        set(ChatMember.objects.filter(user=user).values_list("chat_id", flat=True))
+        | set(Message.objects.filter(sender=user).values_list("chat_id", flat=True))
+        | set(Reaction.objects.filter(user=user).values_list("message__chat_id", flat=True))
+    )
+    list(Chat.objects.select_for_update().filter(pk__in=touched).order_by("pk").values_list("pk", flat=True))
+    messages_erase_for_deleted_user(user=user)
+    groups = ChatMember.objects.filter(user=user, chat__type=Chat.Type.GROUP)
+    for chat_id in sorted(groups.values_list("chat_id", flat=True)):
+        member_remove(chat_id=chat_id, actor=user, user_id=user.pk)
+    _blacklist_all(user)
+    user_id = user.pk
+    user.delete()
+    broadcast_on_commit(user_group(user_id), "account_disabled", {"user_id": user_id})

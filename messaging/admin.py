@@ -170,12 +170,20 @@ class MessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/messaging/message/soft_delete_confirmation.html", context)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        """`messaging.delete_message`, or your own message (its delete page): message_delete's rule."""
+        if super().has_delete_permission(request, obj):
+            return True
+        return obj is not None and obj.sender_id is not None and obj.sender_id == request.user.pk
+
     def get_deleted_objects(
         self, objs: Any, request: HttpRequest
     ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
         """The single-message delete page: only the message itself goes (no cascade to list)."""
+        objs = list(objs)
         names = [str(obj) for obj in objs]
-        perms_needed = set() if self.has_delete_permission(request) else {"message"}
+        allowed = all(self.has_delete_permission(request, obj) for obj in objs)
+        perms_needed = set() if allowed else {"message"}
         return names, {"messages": len(names)}, perms_needed, []
 
     def delete_model(self, request: HttpRequest, obj: Message) -> None:

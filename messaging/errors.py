@@ -79,7 +79,7 @@ class NotMessageModeratorError(ForbiddenError):
     """Deleting someone else's message takes a group owner or admin of its chat, or staff."""
 
     code = "cannot_delete_message"
-    message = "only the sender, a group owner or admin, or staff can delete a message"
+    message = "only the sender, a group owner or admin, or a moderator can delete a message"
 
 
 class MessageDeletedError(InvalidError):

@@ -24,8 +24,12 @@ class Message(models.Model):
     # No single-column index on chat: the unique (chat, seq) index starts with it and serves every
     # history query (newest page, before_seq, after_seq) as a range scan.
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages", db_index=False)
-    # Indexed (the default) so deleting a user does not scan every message.
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages")
+    # Indexed (the default) so deleting a user does not scan every message. NULL for a deleted user's
+    # messages: accounts.services.user_delete turns them into tombstones first (seq kept, so nobody's
+    # history shifts); SET_NULL only backs that up for a delete that bypasses the service.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
     seq = models.BigIntegerField()
     content = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)

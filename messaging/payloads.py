@@ -93,7 +93,9 @@ class MessagePayloadSerializer(serializers.Serializer[Any]):
 
     id = serializers.IntegerField()
     chat_id = serializers.IntegerField()
-    sender_id = serializers.IntegerField()
+    sender_id = serializers.IntegerField(
+        allow_null=True, help_text="Null for a message whose sender's account was deleted (a tombstone)."
+    )
     content = serializers.CharField(allow_blank=True, help_text="Empty for a deleted message.")
     created_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)

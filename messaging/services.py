@@ -11,7 +11,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.errors import AccountDisabledError
 from accounts.models import User
+from accounts.selectors import user_lock_active
 from chatproject.fields import is_bigint_id
 from chats.models import Chat, ChatMember
 from chats.services import MANAGER_ROLES, chat_take_next_seq
@@ -36,6 +38,17 @@ from messaging.selectors import attachments_attach
 from messaging.uploads import EXTENSIONS, clean_filename, sniff_content_type
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group
+
+
+def _lock_active_actor(user: User) -> None:
+    """Refuse a banned or deleted actor; needs an open transaction and locks the user row (no key).
+
+    The User the transport holds was read at the handshake or request: a ban may have committed since.
+    Taken before any chat lock (a ban or user deletion locks the user row first too).
+    Raises AccountDisabledError.
+    """
+    if not user_lock_active(user_id=user.pk):
+        raise AccountDisabledError()
 
 
 def _check_content(content: str) -> str:
@@ -75,7 +88,8 @@ def message_send(
     With `client_id`, a repeat by the same sender in the same chat returns the original message and
     broadcasts nothing. `attachment_ids` are the sender's uploads that no message carries yet; they
     become this message's (all or none). Raises MessageTooLongError, MessageEmptyError,
-    InvalidClientIdError, NotChatMemberError, InvalidReplyError, InvalidAttachmentError.
+    InvalidClientIdError, NotChatMemberError, InvalidReplyError, InvalidAttachmentError,
+    AccountDisabledError (a banned or deleted sender, checked under a lock on the user row).
     """
     text = _check_content(content)
     attachment_ids = _check_attachment_ids(attachment_ids)
@@ -105,6 +119,7 @@ def _store_message(
     attachment_ids: list[int],
 ) -> Message:
     """message_send's writes, in its transaction. Raises _RepeatedSendError for a repeated client_id."""
+    _lock_active_actor(sender)
     now = timezone.now()
     seq = chat_take_next_seq(chat_id=chat_id, user=sender, now=now)
     if client_id is not None:
@@ -142,10 +157,10 @@ def _store_message(
 # missed events asks for "messages with version > mine" and gets every change, in commit order.
 
 
-def _lock_message(*, message_id: int, actor: User, staff: bool = False) -> tuple[Chat, Message]:
+def _lock_message(*, message_id: int, actor: User, any_chat: bool = False) -> tuple[Chat, Message]:
     """Lock the message's chat row, then read the message under that lock; needs an open transaction.
 
-    The actor must be a member of the chat (or staff, when `staff` is true). Raises
+    The actor must be a member of the chat, unless `any_chat` (a moderator deleting). Raises
     MessageNotFoundError for a missing message and for one in a chat the actor is not in alike.
     """
     if not is_bigint_id(message_id):
@@ -154,7 +169,7 @@ def _lock_message(*, message_id: int, actor: User, staff: bool = False) -> tuple
     if chat_id is None:
         raise MessageNotFoundError()
     chats = Chat.objects.select_for_update(of=("self",)).filter(pk=chat_id)
-    if not (staff and actor.is_staff):
+    if not any_chat:
         chats = chats.filter(memberships__user=actor)
     chat = chats.first()
     # Re-read under the lock: every change to a message holds this lock, so this copy stays current.
@@ -162,6 +177,11 @@ def _lock_message(*, message_id: int, actor: User, staff: bool = False) -> tuple
     if chat is None or message is None:
         raise MessageNotFoundError()
     return chat, message
+
+
+def can_moderate_messages(user: User) -> bool:
+    """Whether `user` may delete anyone's message in any chat: the `messaging.delete_message` permission."""
+    return user.is_active and user.has_perm("messaging.delete_message")
 
 
 def _next_version(chat: Chat) -> int:
@@ -190,6 +210,7 @@ def message_edit(*, message_id: int, editor: User, content: str) -> Message:
     not in), NotMessageAuthorError, MessageDeletedError.
     """
     text = _check_content(content)
+    _lock_active_actor(editor)
     chat, message = _lock_message(message_id=message_id, actor=editor)
     if message.sender_id != editor.pk:
         raise NotMessageAuthorError()
@@ -209,14 +230,18 @@ def message_edit(*, message_id: int, editor: User, content: str) -> Message:
 def message_delete(*, message_id: int, actor: User) -> Message:
     """Soft-delete a message and broadcast `message_deleted` once committed; returns the tombstone.
 
-    Allowed for the sender, an owner or admin of the (group) chat, and staff (who need not be members).
-    The row stays with its seq, so history and cursors do not move: content is erased, reactions and
-    attachments removed (their files once committed), deleted_at set. Deleting again returns the
-    tombstone and broadcasts nothing. Locks the chat row. Raises MessageNotFoundError (also for a chat
-    the actor is not in), NotMessageModeratorError.
+    Allowed for the sender, an owner or admin of the (group) chat, and holders of the
+    `messaging.delete_message` permission (the Moderators group; they need not be members). The one
+    rule for REST, WebSocket and the admin: decided here from the actor, never from a transport (the
+    `is_staff` flag alone grants nothing). The row stays with its seq, so history and cursors do not
+    move: content is erased, reactions and attachments removed (their files once committed),
+    deleted_at set. Deleting again returns the tombstone and broadcasts nothing. Locks the chat row.
+    Raises MessageNotFoundError (also for a chat the actor is not in), NotMessageModeratorError.
     """
-    chat, message = _lock_message(message_id=message_id, actor=actor, staff=True)
-    if message.sender_id != actor.pk and not actor.is_staff:
+    _lock_active_actor(actor)
+    moderator = can_moderate_messages(actor)
+    chat, message = _lock_message(message_id=message_id, actor=actor, any_chat=moderator)
+    if message.sender_id != actor.pk and not moderator:
         role = ChatMember.objects.filter(chat=chat, user=actor).values_list("role", flat=True).first()
         if chat.type != Chat.Type.GROUP or role not in MANAGER_ROLES:
             raise NotMessageModeratorError()
@@ -229,6 +254,43 @@ def message_delete(*, message_id: int, actor: User) -> Message:
     message.save(update_fields=["content", "deleted_at", "version"])
     broadcast_on_commit(chat_group(chat.pk), "message_deleted", message_deleted_payload(message))
     return message
+
+
+def messages_erase_for_deleted_user(*, user: User) -> int:
+    """Make every message of `user` a tombstone without a sender, and take back their reactions.
+
+    For accounts.services.user_delete, which holds the user row lock (FOR UPDATE); needs its
+    transaction. Chats are locked one at a time in id order, after the user row, as message_send
+    does. Each message keeps its id and seq, loses content, reactions and attachments (files once
+    committed) and its sender, and takes the chat's next change version, so change feeds and resume
+    see it; each of the user's reactions on other messages is removed the same way. Broadcasts
+    `message_deleted` and `reaction_removed` once committed. Returns how many messages were erased.
+    """
+    authored = Message.objects.filter(sender=user)
+    reacted = Reaction.objects.filter(user=user)
+    chat_ids = sorted(
+        set(authored.values_list("chat_id", flat=True))
+        | set(reacted.values_list("message__chat_id", flat=True))
+    )
+    now = timezone.now()
+    erased = 0
+    for chat_id in chat_ids:
+        chat = Chat.objects.select_for_update(of=("self",)).get(pk=chat_id)
+        for reaction in reacted.filter(message__chat_id=chat_id).select_related("message").order_by("pk"):
+            message = reaction.message
+            reaction.delete()
+            if message.sender_id != user.pk:
+                _reaction_changed(chat, message, user=user, emoji=reaction.emoji, event="reaction_removed")
+        for message in authored.filter(chat_id=chat_id).order_by("seq"):
+            _erase_extras(message)
+            message.sender = None
+            message.content = ""
+            message.deleted_at = message.deleted_at or now
+            message.version = _next_version(chat)
+            message.save(update_fields=["sender", "content", "deleted_at", "version"])
+            broadcast_on_commit(chat_group(chat.pk), "message_deleted", message_deleted_payload(message))
+            erased += 1
+    return erased
 
 
 def _check_emoji(emoji: str) -> str:
@@ -252,6 +314,7 @@ def reaction_add(*, message_id: int, user: User, emoji: str) -> Message:
     MessageDeletedError.
     """
     emoji = _check_emoji(emoji)
+    _lock_active_actor(user)
     chat, message = _lock_message(message_id=message_id, actor=user)
     if message.deleted_at is not None:
         raise MessageDeletedError()
@@ -270,6 +333,7 @@ def reaction_remove(*, message_id: int, user: User, emoji: str) -> Message:
     MessageNotFoundError.
     """
     emoji = _check_emoji(emoji)
+    _lock_active_actor(user)
     chat, message = _lock_message(message_id=message_id, actor=user)
     removed, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
     if removed:

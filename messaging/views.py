@@ -225,15 +225,16 @@ class MessageViewSet(viewsets.ViewSet):
             ),
             401: UNAUTHORIZED,
             403: error_response(
-                "Someone else's message, and the caller is neither an owner or admin of the group nor staff.",
-                "only the sender, a group owner or admin, or staff can delete a message",
+                "Someone else's message, and the caller is neither an owner or admin of the group nor holds "
+                "the messaging.delete_message permission (Moderators); is_staff alone does not count.",
+                "only the sender, a group owner or admin, or a moderator can delete a message",
                 "cannot_delete_message",
             ),
             404: MESSAGE_NOT_FOUND,
         },
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        """Delete a message (sender, group owner or admin, staff); members' sockets get `message_deleted`."""
+        """Delete a message (sender, group owner or admin, moderator); members' sockets get `message_deleted`."""
         services.message_delete(message_id=int(pk), actor=_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -3,14 +3,18 @@
 Three credential paths, first match wins: `Authorization: Bearer <access>` (apps),
 `Sec-WebSocket-Protocol: chat, bearer.<access>` (browsers), `?ticket=<ticket>` from POST /api/ws/ticket.
 A failure leaves scope["user"] None and scope["auth_error"] set; the consumer closes with 4401.
+scope["token_exp"] is when the socket's credential expires: the access token's `exp`, or for a ticket
+that of the access token that obtained it; an `auth` frame moves it (reauthenticate).
 """
 
 from typing import Any
 from urllib.parse import parse_qs
 
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from accounts.authentication import ActiveUserJWTAuthentication
+from accounts.errors import InvalidAccessTokenError
 from accounts.models import User
 from realtime.services import ws_ticket_consume
 from realtime.threads import in_db_thread
@@ -43,8 +47,11 @@ def _credential(scope: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _authenticate_jwt(raw: str) -> tuple[User, int]:
-    """(user, token expiry as a unix time) for a valid access token of an active user."""
-    backend = JWTAuthentication()
+    """(user, token expiry as a unix time) for a valid access token of an active user.
+
+    REST's authentication class, so a token REST refuses (a malformed user id included) is refused here.
+    """
+    backend = ActiveUserJWTAuthentication()
     token = backend.get_validated_token(raw.encode())  # type: ignore[arg-type]
     user = backend.get_user(token)  # raises for a missing or inactive user
     return user, int(token["exp"])  # type: ignore[return-value]
@@ -58,15 +65,32 @@ def authenticate(scope: dict[str, Any]) -> tuple[User | None, int | None, str | 
         return None, None, "authentication required"
     kind, value = credential
     if kind == "ticket":
-        user = ws_ticket_consume(ticket=value)
-        if user is None:
+        spent = ws_ticket_consume(ticket=value)
+        if spent is None:
             return None, None, "invalid or used ticket"
-        return user, None, None
+        user, access_expires_at = spent
+        return user, int(access_expires_at.timestamp()), None
     try:
         user, expires = _authenticate_jwt(value)
     except (InvalidToken, TokenError, AuthenticationFailed):
         return None, None, "invalid or expired token"
     return user, expires, None
+
+
+@in_db_thread
+def reauthenticate(*, token: str, user_id: int) -> int:
+    """The expiry (unix time) of `token`, a valid access token of the active user `user_id`.
+
+    For the socket's `auth` frame. Raises InvalidAccessTokenError for anything else, another user's
+    valid token included (a socket never changes hands).
+    """
+    try:
+        user, expires = _authenticate_jwt(token)
+    except (InvalidToken, TokenError, AuthenticationFailed):
+        raise InvalidAccessTokenError() from None
+    if user.pk != user_id:
+        raise InvalidAccessTokenError()
+    return expires
 
 
 class JWTAuthMiddleware:

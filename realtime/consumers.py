@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -21,17 +22,21 @@ from django.db import InterfaceError, OperationalError
 from rest_framework import serializers as drf_serializers
 
 from accounts.models import User
+from accounts.selectors import user_is_active
 from chatproject.errors import DomainError
+from chatproject.fields import iso_datetime
 from chats.selectors import chat_cursors_for_user, chat_last_seq_for_member
 from chats.services import chat_mark_read
 from messaging.payloads import message_deleted_payload, message_payload
 from messaging.selectors import messages_after, messages_changed
 from messaging.services import message_delete, message_edit, message_send
 from realtime import frames, presence, watchdog
+from realtime.auth import reauthenticate
 from realtime.delivery import OrderedDelivery
 from realtime.events import layer_message
 from realtime.groups import chat_group, user_group
 from realtime.serializers import (
+    AuthFrameSerializer,
     DeleteMessageFrameSerializer,
     EditMessageFrameSerializer,
     MessageSendSerializer,
@@ -141,14 +146,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Join before accepting, so once the client sees the socket open nothing sent to it is missed.
         # The user group first: a chat joined after this point is announced there.
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        # Each chat's last seq, read before joining its group: a message committed in between is below
-        # no cursor it should not be, and its broadcast, if missed, is repaired as a gap.
-        for chat_id, last_seq in (await in_db_thread(chat_cursors_for_user)(user=user)).items():
+        # A ban that committed after the middleware authenticated but before the user group was joined
+        # reached no socket of this one: read the account again now that any later ban will. In the same
+        # trip, each chat's last seq, read before joining its group: a message committed in between is
+        # above the cursor, and its broadcast, if missed, is repaired as a gap.
+        active, cursors = await in_db_thread(_connect_state)(user)
+        if not active:
+            await self.accept(_pick_subprotocol(self.scope))
+            await self.close_with(frames.CLOSE_ACCOUNT_DISABLED)
+            return
+        for chat_id, last_seq in cursors.items():
             await self.join_chat(chat_id, last_seq)
         await self.accept(_pick_subprotocol(self.scope))
-        expires = self.scope.get("token_exp")
-        if expires is not None:
-            self.expiry_task = asyncio.create_task(self._close_at(expires))
+        self.expire_at(self.scope.get("token_exp"))
         self.hold_task = asyncio.create_task(self._end_hold_later())
         watchdog.watch(self)
         await presence.socket_opened(user_id=user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
@@ -171,6 +181,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 except LAYER_ERRORS:
                     break  # the layer is down; its group entries expire on their own
         raise StopConsumer()
+
+    def expire_at(self, unix_time: int | None) -> None:
+        """Close with 4401 at `unix_time` (when the socket's credential expires), replacing any earlier plan."""
+        if self.expiry_task is not None:
+            self.expiry_task.cancel()
+        self.expiry_task = asyncio.create_task(self._close_at(unix_time)) if unix_time is not None else None
 
     async def _close_at(self, unix_time: int) -> None:
         await asyncio.sleep(max(0.0, unix_time - time.time()))
@@ -251,7 +267,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not isinstance(payload, dict):
             await self.send_error(frames.INVALID_PAYLOAD, "invalid_payload", client_id)
             return
-        if frame["type"] != "resume":
+        if frame["type"] not in ("resume", "auth"):
+            # Any other frame means the client is not about to resume: live messages go out now.
             await self.end_hold()
         try:
             await handler(self, payload)
@@ -375,6 +392,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         data = self._validated(DeleteMessageFrameSerializer, payload)
         await in_db_thread(message_delete)(message_id=data["message_id"], actor=self.user)
 
+    async def cmd_auth(self, payload: dict[str, Any]) -> None:
+        """`auth`: a fresh access token of this socket's user moves its expiry to the token's.
+
+        Answers `authenticated` with the new expiry; any other token gets an `invalid_token` error
+        frame and the socket keeps its old expiry.
+        """
+        token = self._validated(AuthFrameSerializer, payload)["token"]
+        expires = await reauthenticate(token=token, user_id=self.user.pk)
+        self.expire_at(expires)
+        await self.send_frame(
+            "authenticated", {"expires_at": iso_datetime(datetime.fromtimestamp(expires, UTC))}
+        )
+
     async def replay_changes(self, chat_id: int, since_version: int, *, up_to_seq: int) -> int | None:
         """Replay changes after `since_version` to messages with seq <= up_to_seq; the cursor reached.
 
@@ -402,6 +432,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "resume": cmd_resume,
         "edit_message": cmd_edit_message,
         "delete_message": cmd_delete_message,
+        "auth": cmd_auth,
     }
 
     # --- hold ---------------------------------------------------------------------------------
@@ -500,6 +531,11 @@ def _change_frames(
             max_limit=limit,
         )
     ]
+
+
+def _connect_state(user: User) -> tuple[bool, dict[int, int]]:
+    """(is the account still active, {chat id: last seq}) for a socket about to open."""
+    return user_is_active(user_id=user.pk), chat_cursors_for_user(user=user)
 
 
 def _replay_payloads(

@@ -13,6 +13,9 @@ class WsTicket(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     expires_at = models.DateTimeField(db_index=True)
+    # When the access token that obtained the ticket expires: a socket opened with the ticket closes
+    # (4401) then, unless the client sends a fresh token in an `auth` frame, as a bearer socket does.
+    access_expires_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"ticket for user {self.user_id} until {self.expires_at:%H:%M:%S}"

@@ -79,3 +79,15 @@ class DeleteMessageFrameSerializer(serializers.Serializer[Any]):
     """`delete_message` payload."""
 
     message_id = StrictIntegerField(min_value=1, max_value=BIGINT_MAX)
+
+
+# --- re-authentication -----------------------------------------------------------------------------
+
+# Far above any access token this server signs (a few hundred bytes); the frame limit caps it anyway.
+ACCESS_TOKEN_MAX_LENGTH = 4096
+
+
+class AuthFrameSerializer(serializers.Serializer[Any]):
+    """`auth` payload: {"token": "<fresh access token>"}."""
+
+    token = serializers.CharField(max_length=ACCESS_TOKEN_MAX_LENGTH, trim_whitespace=False)

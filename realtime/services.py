@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -17,21 +17,26 @@ def _hash(ticket: str) -> str:
 
 
 @transaction.atomic
-def ws_ticket_issue(*, user: User) -> str:
-    """Create a ticket valid for WS_TICKET_SECONDS and one handshake; expired tickets are swept."""
+def ws_ticket_issue(*, user: User, access_expires_at: datetime) -> str:
+    """Create a ticket valid for WS_TICKET_SECONDS and one handshake; expired tickets are swept.
+
+    `access_expires_at` is the expiry of the access token that asked for it: the socket's own.
+    """
     WsTicket.objects.filter(expires_at__lt=timezone.now()).delete()
     ticket = secrets.token_urlsafe(32)
     WsTicket.objects.create(
         key_hash=_hash(ticket),
         user=user,
         expires_at=timezone.now() + timedelta(seconds=settings.WS_TICKET_SECONDS),
+        access_expires_at=access_expires_at,
     )
     return ticket
 
 
 @transaction.atomic
-def ws_ticket_consume(*, ticket: str) -> User | None:
-    """Spend a ticket: its active user, or None if unknown, expired, already used or the user is inactive.
+def ws_ticket_consume(*, ticket: str) -> tuple[User, datetime] | None:
+    """Spend a ticket: (its active user, when the socket's credential expires), or None if unknown,
+    expired, already used or the user is inactive.
 
     The DELETE decides: of two handshakes racing with one ticket, only the one that deletes the row wins.
     """
@@ -41,4 +46,4 @@ def ws_ticket_consume(*, ticket: str) -> User | None:
     deleted, _ = WsTicket.objects.filter(pk=row.pk).delete()
     if deleted != 1 or row.expires_at <= timezone.now() or not row.user.is_active:
         return None
-    return row.user
+    return row.user, row.access_expires_at

@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
 from accounts.throttles import ClientAddressThrottle
@@ -34,7 +35,9 @@ class WsTicketSerializer(serializers.Serializer[Any]):
     responses={
         201: OpenApiResponse(
             WsTicketSerializer,
-            description="Connect with ws://HOST/api/ws?ticket=<ticket> within expires_in seconds; single use.",
+            description="Connect with ws://HOST/api/ws?ticket=<ticket> within expires_in seconds; single use. "
+            "The socket expires with the access token that asked for the ticket (close 4401) unless "
+            "renewed with an `auth` frame.",
             examples=[
                 OpenApiExample(
                     "ticket",
@@ -53,7 +56,8 @@ class WsTicketSerializer(serializers.Serializer[Any]):
 def ws_ticket(request: Request) -> Response:
     """Issue a single-use, short-lived WebSocket ticket, so browsers need not put a JWT in the URL."""
     user: User = request.user  # type: ignore[assignment]
-    ticket = ws_ticket_issue(user=user)
+    # The socket lives as long as the access token that asked for the ticket (then 4401, or `auth`).
+    ticket = ws_ticket_issue(user=user, access_expires_at=datetime_from_epoch(request.auth["exp"]))  # type: ignore[index]
     return Response(
         {"ticket": ticket, "expires_in": settings.WS_TICKET_SECONDS}, status=status.HTTP_201_CREATED
     )

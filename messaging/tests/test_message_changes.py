@@ -3,6 +3,7 @@
 import pytest
 from django.utils import timezone
 
+from accounts.tests.admin_helpers import make_moderator
 from chats.errors import NotChatMemberError
 from chats.models import Chat
 from chats.tests.factories import add_messages, group_chat, private_chat, run_in_threads
@@ -226,22 +227,18 @@ def test_message_delete_raises_not_found_for_outsider(user, bob, carol):
 
 
 @pytest.mark.django_db
-def test_message_delete_is_allowed_for_staff_outside_the_chat(user, bob, carol):
+def test_message_delete_is_allowed_for_a_moderator_outside_the_chat(bob, carol):
     (message,) = add_messages(private_chat(bob, carol), bob, 1)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
 
-    deleted = services.message_delete(message_id=message.pk, actor=user)
+    deleted = services.message_delete(message_id=message.pk, actor=make_moderator())
 
     assert deleted.deleted_at is not None
 
 
 @pytest.mark.django_db
-def test_message_delete_raises_not_found_for_missing_message_even_for_staff(user):
-    user.is_staff = True
-
+def test_message_delete_raises_not_found_for_missing_message_even_for_a_moderator():
     with pytest.raises(MessageNotFoundError):
-        services.message_delete(message_id=987654321, actor=user)
+        services.message_delete(message_id=987654321, actor=make_moderator())
 
 
 @pytest.mark.django_db

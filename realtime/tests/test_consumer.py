@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -151,7 +152,11 @@ async def test_connect_with_used_ticket_closes_4401():
 async def test_connect_with_expired_ticket_closes_4401(settings):
     settings.WS_TICKET_SECONDS = -1
     alice = await make_user()
-    ticket = await db(lambda: __import__("realtime.services").services.ws_ticket_issue(user=alice))()
+    ticket = await db(
+        lambda: __import__("realtime.services").services.ws_ticket_issue(
+            user=alice, access_expires_at=timezone.now() + timedelta(minutes=5)
+        )
+    )()
     socket, _, _ = await open_socket(query=f"ticket={ticket}")
     assert await socket.recv_close() == 4401
 

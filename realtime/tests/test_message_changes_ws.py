@@ -254,7 +254,9 @@ async def test_delete_message_of_another_users_message_in_a_private_chat_gets_an
     await b.send(delete_frame(message.pk))
 
     await expect_error(
-        b, "only the sender, a group owner or admin, or staff can delete a message", "cannot_delete_message"
+        b,
+        "only the sender, a group owner or admin, or a moderator can delete a message",
+        "cannot_delete_message",
     )
     assert (await stored_payload(message.pk))["deleted"] is False
     await b.close()
