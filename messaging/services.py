@@ -2,7 +2,6 @@
 editing, deleting (tombstones) and reactions, each numbered by the chat's change counter.
 """
 
-import unicodedata
 import uuid
 from datetime import timedelta
 
@@ -33,6 +32,7 @@ from messaging.errors import (
 from messaging.models import CLIENT_ID_MAX_LENGTH, REACTION_EMOJI_MAX_LENGTH, Attachment, Message, Reaction
 from messaging.payloads import message_deleted_payload, message_payload, reaction_event_payload
 from messaging.selectors import attachments_attach
+from messaging.text import is_blank, is_emoji_text
 from messaging.uploads import EXTENSIONS, clean_filename, sniff_content_type
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group
@@ -45,7 +45,8 @@ def _check_content(content: str) -> str:
     if len(content) > limit:
         raise MessageTooLongError(f"message content is too long (at most {limit} characters)")
     text = content.strip()
-    if not text:
+    # Only invisible characters (zero-width, bidi controls, lone variation selectors) is empty too.
+    if is_blank(text):
         raise MessageEmptyError()
     return text
 
@@ -235,9 +236,9 @@ def _check_emoji(emoji: str) -> str:
     if (
         not isinstance(emoji, str)
         or not 1 <= len(emoji) <= REACTION_EMOJI_MAX_LENGTH
-        # Controls and lone surrogates are not emoji (and PostgreSQL cannot store NUL); format
-        # characters stay allowed: joined emoji (family, flags) are built with U+200D.
-        or any(char.isspace() or unicodedata.category(char) in {"Cc", "Cs"} for char in emoji)
+        # No controls or lone surrogates (PostgreSQL cannot store NUL), nothing invisible, and format
+        # characters only where emoji sequences use them (U+200D between emoji, flag tags).
+        or not is_emoji_text(emoji)
     ):
         raise InvalidEmojiError()
     return emoji
