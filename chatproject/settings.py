@@ -184,6 +184,8 @@ REST_FRAMEWORK = {
         "refresh": env.str("THROTTLE_REFRESH", default="30/min"),
         "ws_ticket": env.str("THROTTLE_WS_TICKET", default="60/min"),
         "attachments": env.str("THROTTLE_ATTACHMENTS", default="60/min"),
+        # Per user: message sends and edits, REST and WebSocket together (messaging.budget).
+        "send": env.str("THROTTLE_SEND", default="120/min"),
     },
     # Behind a proxy, set NUM_PROXIES so throttles key on the real client address.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0) or None,

@@ -14,6 +14,7 @@ from accounts.models import User
 from chatproject.fields import is_bigint_id
 from chats.models import Chat, ChatMember
 from chats.services import MANAGER_ROLES, chat_take_next_seq
+from messaging.budget import send_budget
 from messaging.errors import (
     AttachmentEmptyError,
     AttachmentTooLargeError,
@@ -75,25 +76,29 @@ def message_send(
     membership check holds until commit. The sender's read marker moves to the new message.
     With `client_id`, a repeat by the same sender in the same chat returns the original message and
     broadcasts nothing. `attachment_ids` are the sender's uploads that no message carries yet; they
-    become this message's (all or none). Raises MessageTooLongError, MessageEmptyError,
-    InvalidClientIdError, NotChatMemberError, InvalidReplyError, InvalidAttachmentError.
+    become this message's (all or none). Each stored message spends one unit of the sender's
+    THROTTLE_SEND budget (messaging.budget); a repeat or a failure spends none. Raises
+    MessageTooLongError, MessageEmptyError, InvalidClientIdError, RateLimitedError (budget spent, with
+    retry_after), NotChatMemberError, InvalidReplyError, InvalidAttachmentError.
     """
     text = _check_content(content)
     attachment_ids = _check_attachment_ids(attachment_ids)
     if client_id is not None and not 1 <= len(client_id) <= CLIENT_ID_MAX_LENGTH:
         raise InvalidClientIdError()
-    try:
-        with transaction.atomic():
-            return _store_message(
-                chat_id=chat_id,
-                sender=sender,
-                text=text,
-                client_id=client_id,
-                reply_to=reply_to,
-                attachment_ids=attachment_ids,
-            )
-    except _RepeatedSendError as repeat:
-        return repeat.original
+    with send_budget(user_id=sender.pk) as spend:
+        try:
+            with transaction.atomic():
+                return _store_message(
+                    chat_id=chat_id,
+                    sender=sender,
+                    text=text,
+                    client_id=client_id,
+                    reply_to=reply_to,
+                    attachment_ids=attachment_ids,
+                )
+        except _RepeatedSendError as repeat:
+            spend.refund()  # a repeat stores nothing, so it costs nothing
+            return repeat.original
 
 
 def _store_message(
@@ -187,21 +192,24 @@ def message_edit(*, message_id: int, editor: User, content: str) -> Message:
     """Replace a message's text (sender only) and broadcast `message_updated` once committed.
 
     Same content rules as message_send. Unchanged text is a no-op (no broadcast). Locks the chat row.
-    Raises MessageTooLongError, MessageEmptyError, MessageNotFoundError (also for a chat the editor is
-    not in), NotMessageAuthorError, MessageDeletedError.
+    An applied edit spends one unit of the editor's THROTTLE_SEND budget, shared with sends.
+    Raises MessageTooLongError, MessageEmptyError, RateLimitedError, MessageNotFoundError (also for a
+    chat the editor is not in), NotMessageAuthorError, MessageDeletedError.
     """
     text = _check_content(content)
-    chat, message = _lock_message(message_id=message_id, actor=editor)
-    if message.sender_id != editor.pk:
-        raise NotMessageAuthorError()
-    if message.deleted_at is not None:
-        raise MessageDeletedError()
-    if text == message.content:
-        return message
-    message.content = text
-    message.edited_at = timezone.now()
-    message.version = _next_version(chat)
-    message.save(update_fields=["content", "edited_at", "version"])
+    with send_budget(user_id=editor.pk) as spend:
+        chat, message = _lock_message(message_id=message_id, actor=editor)
+        if message.sender_id != editor.pk:
+            raise NotMessageAuthorError()
+        if message.deleted_at is not None:
+            raise MessageDeletedError()
+        if text == message.content:
+            spend.refund()  # nothing changes, so it costs nothing
+            return message
+        message.content = text
+        message.edited_at = timezone.now()
+        message.version = _next_version(chat)
+        message.save(update_fields=["content", "edited_at", "version"])
     broadcast_on_commit(chat_group(chat.pk), "message_updated", message_payload(message))
     return message
 

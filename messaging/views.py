@@ -20,7 +20,7 @@ from accounts.models import User
 from accounts.throttles import ClientAddressThrottle
 from chatproject import converters
 from chatproject.fields import BIGINT_MAX
-from chatproject.schema import THROTTLED, UNAUTHORIZED, error_response
+from chatproject.schema import RETRY_AFTER, SEND_BUDGET_SPENT, THROTTLED, UNAUTHORIZED, error_response
 from messaging import selectors, services
 from messaging.errors import AttachmentNotFoundError, InvalidUploadError
 from messaging.models import Attachment, Message
@@ -125,7 +125,9 @@ class MessageViewSet(viewsets.ViewSet):
             ),
             401: UNAUTHORIZED,
             403: NOT_MEMBER,
+            429: SEND_BUDGET_SPENT,
         },
+        parameters=[RETRY_AFTER],
         examples=[
             OpenApiExample("send", value={"chat_id": 1, "content": "Hello, world!"}, request_only=True),
             OpenApiExample(
@@ -180,7 +182,7 @@ class MessageViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="messages_edit",
-        parameters=[MESSAGE_ID],
+        parameters=[MESSAGE_ID, RETRY_AFTER],
         request=MessageEditSerializer,
         responses={
             200: OpenApiResponse(
@@ -199,6 +201,7 @@ class MessageViewSet(viewsets.ViewSet):
                 "Not the sender.", "only the sender can edit a message", "not_message_author"
             ),
             404: MESSAGE_NOT_FOUND,
+            429: SEND_BUDGET_SPENT,
         },
         examples=[OpenApiExample("edit", value={"content": "Hello, everyone!"}, request_only=True)],
     )

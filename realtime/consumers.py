@@ -271,7 +271,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         same client_id (which broadcasts nothing) still gets its answer; the seq check drops the copy.
         """
         if self._over_send_rate():
-            await self.send_error(frames.RATE_LIMITED, "rate_limited", payload.get("client_id"))
+            await self.send_error(
+                frames.RATE_LIMITED, "rate_limited", payload.get("client_id"), retry_after=1
+            )
             return
         data = self._validated(MessageSendSerializer, payload)
         answer = await in_db_thread(_send)(self.user, data)

@@ -38,4 +38,4 @@ def error_payload(message: str, code: str, client_id: Any = None, **extra: Any) 
 
 def domain_error_payload(exc: DomainError, client_id: Any = None) -> dict[str, Any]:
     """An error frame payload for a service's DomainError, in the seed's words where it has them."""
-    return error_payload(_WS_MESSAGES.get(exc.code, exc.message), exc.code, client_id)
+    return error_payload(_WS_MESSAGES.get(exc.code, exc.message), exc.code, client_id, **exc.extra)

@@ -354,6 +354,7 @@ async def test_sends_over_rate_get_rate_limit_exceeded(settings):
         "message": "rate limit exceeded",
         "code": "rate_limited",
         "client_id": "r3",
+        "retry_after": 1,
     }
     await a.close()
 
