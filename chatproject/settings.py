@@ -211,6 +211,8 @@ WS_TICKET_SECONDS = env.int("WS_TICKET_SECONDS", default=30)
 # Larger frames close the socket with 1009 (Daphne enforces the same with --websocket-max-message-size).
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=64 * 1024)
 WS_SEND_RATE_PER_SECOND = env.int("WS_SEND_RATE_PER_SECOND", default=20)
+# Sockets one user may hold open at once, across every process (realtime.limits); more close with 4429.
+WS_MAX_SOCKETS_PER_USER = env.int("WS_MAX_SOCKETS_PER_USER", default=20)
 WS_TYPING_INTERVAL_SECONDS = env.float("WS_TYPING_INTERVAL_SECONDS", default=2.0)
 # Most messages replayed per chat on resume or gap repair; beyond it the client pages over REST.
 WS_REPLAY_LIMIT = env.int("WS_REPLAY_LIMIT", default=1000)

@@ -10,6 +10,7 @@ CLOSE_UNAUTHENTICATED = 4401  # no, bad, expired or refresh token; used ticket; 
 CLOSE_ACCOUNT_DISABLED = 4403  # staff deactivated the user
 CLOSE_TOO_BIG = 1009  # frame over WS_MAX_FRAME_BYTES
 CLOSE_TRY_AGAIN_LATER = 1013  # the channel layer (Redis) is unreachable: reconnect and resume
+CLOSE_TOO_MANY_SOCKETS = 4429  # the user already has WS_MAX_SOCKETS_PER_USER sockets open
 
 # The seed's five error messages, exactly.
 INVALID_FORMAT = "invalid message format"
