@@ -4,6 +4,7 @@ django-environ is used (rather than dj-database-url) because one well-kept libra
 parses every kind of setting we need: database and cache URLs, booleans, lists and ints.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,11 @@ SIMPLE_JWT = {
 }
 
 # --- REST framework -------------------------------------------------------------------------
+THROTTLE_SEND = env.str("THROTTLE_SEND", default="120/min")
+# Checked here: a bad value would otherwise surface as a 500 on the first send.
+if THROTTLE_SEND and not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_SEND):
+    raise ImproperlyConfigured("THROTTLE_SEND must look like 120/min (or be empty for no budget).")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ActiveUserJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -185,7 +191,7 @@ REST_FRAMEWORK = {
         "ws_ticket": env.str("THROTTLE_WS_TICKET", default="60/min"),
         "attachments": env.str("THROTTLE_ATTACHMENTS", default="60/min"),
         # Per user: message sends and edits, REST and WebSocket together (messaging.budget).
-        "send": env.str("THROTTLE_SEND", default="120/min"),
+        "send": THROTTLE_SEND,
     },
     # Behind a proxy, set NUM_PROXIES so throttles key on the real client address.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0) or None,
