@@ -102,15 +102,33 @@ def test_query_chat_id_outside_the_bigint_range_is_400(client, path, bad_id):
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
 
 
-@pytest.mark.parametrize("field", ["chat_id", "reply_to"])
-def test_body_id_one_past_the_bigint_range_is_400(client, user, bob, field):
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("chat_id", 2**63), ("reply_to", 2**63), ("attachment_ids", [2**63]), ("attachment_ids", [0])],
+)
+def test_body_id_outside_the_bigint_range_is_400_on_send(client, user, bob, field, value):
     chat = group_chat(user, bob)
-    body = {"chat_id": chat.pk, "content": "hi", field: 2**63}
+    body = {"chat_id": chat.pk, "content": "hi", field: value}
 
     response = client.post("/api/messages/send", body, format="json")
 
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
     assert field in response.json()["fields"]
+
+
+@pytest.mark.parametrize(("path", "body"), [("members", {"user_ids": [2**63]}), ("read", {"seq": 2**63})])
+def test_body_number_outside_the_bigint_range_is_400_on_chat_routes(client, user, bob, path, body):
+    chat = group_chat(user, bob)
+
+    response = client.post(f"/api/chats/{chat.pk}/{path}", body, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+
+
+def test_group_participant_outside_the_bigint_range_is_400(client):
+    response = client.post("/api/chats/group", {"name": "x", "participants": [2**63]}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -131,3 +131,15 @@ def test_waiting_retry_after_lets_the_next_send_through(settings, auth_client, c
     time.sleep(refused.json()["retry_after"])
 
     assert send(auth_client, chat).status_code == 200
+
+
+def test_budget_without_redis_counts_in_this_process(settings, auth_client, chat):
+    # The embedded mode (no REDIS_URL): the local-memory cache holds the counters.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    set_send_rate(settings, "2/min")
+
+    answers = [send(auth_client, chat, f"m{i}") for i in range(3)]
+
+    assert [a.status_code for a in answers[:2]] == [200, 200]
+    assert_rate_limited(answers[2], 60)
+    assert Message.objects.count() == 2
