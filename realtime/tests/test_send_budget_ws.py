@@ -56,6 +56,17 @@ async def frames_until_quiet(socket):
     return frames
 
 
+async def answers_to(socket, client_ids):
+    """client_id -> the frame answering that send (its new_message or its error), however long it takes."""
+    answers = {}
+    while len(answers) < len(client_ids):
+        frame = await socket.recv(timeout=10)
+        client_id = frame["payload"].get("client_id")
+        if frame["type"] in ("new_message", "error") and client_id in client_ids:
+            answers[client_id] = frame
+    return answers
+
+
 def assert_rate_limited_frame(frame, client_id=None):
     payload = frame["payload"]
     expected = {
@@ -79,11 +90,11 @@ async def test_rest_and_socket_sends_spend_one_budget(settings):
     assert (await rest_send(alice, chat.pk, "rest 2")).status_code == 200
     await socket.send(send_frame(chat.pk, "ws 2", "w2"))
     await socket.send(send_frame(chat.pk, "ws 3", "w3"))
-    frames = await frames_until_quiet(socket)
+    answers = await answers_to(socket, {"w1", "w2", "w3"})
     refused_rest = await rest_send(alice, chat.pk, "rest 3")
 
-    (error,) = [f for f in frames if f["type"] == "error"]
-    assert_rate_limited_frame(error, "w3")
+    assert [answers[c]["type"] for c in ("w1", "w2")] == ["new_message", "new_message"]
+    assert_rate_limited_frame(answers["w3"], "w3")
     assert refused_rest.status_code == 429
     assert await stored() == ["rest 1", "rest 2", "ws 1", "ws 2"]
     await socket.close()
@@ -98,9 +109,10 @@ async def test_socket_edits_spend_the_send_budget(settings):
 
     await socket.send({"type": "edit_message", "payload": {"message_id": message_id, "content": "final"}})
     await socket.send({"type": "edit_message", "payload": {"message_id": message_id, "content": "again"}})
-    frames = await frames_until_quiet(socket)
-
     # The error answers at once; message_updated comes back through the channel layer.
+    frames = [await socket.recv(timeout=10), await socket.recv(timeout=10)]
+    await frames_until_quiet(socket)
+
     assert sorted(f["type"] for f in frames) == ["error", "message_updated"]
     assert_rate_limited_frame(next(f for f in frames if f["type"] == "error"))
     assert await stored() == ["final"]
@@ -113,17 +125,21 @@ async def test_ten_sockets_sending_at_once_never_pass_the_budget(settings):
     alice, chat = await pair_chat()
     sockets = [(await open_socket(alice))[0] for _ in range(10)]
 
+    ids = [[f"s{i}-{n}" for n in range(4)] for i in range(10)]
+
     async def burst(index, socket):
-        for n in range(4):
-            await socket.send(send_frame(chat.pk, f"s{index} m{n}", f"s{index}-{n}"))
+        for client_id in ids[index]:
+            await socket.send(send_frame(chat.pk, client_id, client_id))
 
     await asyncio.gather(*(burst(i, s) for i, s in enumerate(sockets)))
-    answers = await asyncio.gather(*(frames_until_quiet(s) for s in sockets))
+    answers = await asyncio.gather(*(answers_to(s, ids[i]) for i, s in enumerate(sockets)))
 
-    errors = [f for frames in answers for f in frames if f["type"] == "error"]
+    errors = [f for per_socket in answers for f in per_socket.values() if f["type"] == "error"]
     for error in errors:
-        assert_rate_limited_frame(error, error["payload"].get("client_id"))
+        assert_rate_limited_frame(error, error["payload"]["client_id"])
     assert len(errors) == 35
     assert len(await stored()) == 5
+    # Let the broadcasts of the stored five settle before closing, so no socket is mid-query at teardown.
+    await asyncio.gather(*(frames_until_quiet(s) for s in sockets))
     for socket in sockets:
         await socket.close()
