@@ -38,7 +38,7 @@ async def close_code(ws: ClientConnection, timeout: float = 5) -> int | None:
 
 
 async def still_open(ws: ClientConnection) -> bool:
-    """True when the socket answers a frame (an error for an empty resume is not needed: a ping)."""
+    """True when the socket still answers a ping."""
     try:
         await asyncio.wait_for(await ws.ping(), 3)
         return True
@@ -98,7 +98,7 @@ def test_concurrent_handshakes_on_two_processes_never_pass_the_cap():
 
         async def scenario() -> list[int | None]:
             sockets = await asyncio.gather(*(open_ws((a, b)[i % 2].base, token) for i in range(12)))
-            codes = await asyncio.gather(*(close_code(ws, timeout=3) for ws in sockets))
+            codes = await asyncio.gather(*(close_code(ws, timeout=5) for ws in sockets))
             for ws in sockets:
                 await ws.close()
             return list(codes)
@@ -126,7 +126,7 @@ def test_slots_of_a_killed_process_expire_and_free_the_cap():
             killed_at = time.monotonic()
             while True:
                 ws = await open_ws(survivor.base, token)
-                if await close_code(ws, timeout=0.3) is None:
+                if await close_code(ws, timeout=1.0) is None:  # a refused one closes at once
                     took = time.monotonic() - killed_at
                     ok = await still_open(ws)
                     await ws.close()
