@@ -96,8 +96,8 @@ EMOJI = OpenApiParameter(
     examples=[OpenApiExample("thumbs up", value="👍")],
 )
 MESSAGE_NOT_FOUND = error_response(
-    "No such message, or it is in a chat the caller is not a member of (the same answer for both), "
-    "or the id is not an integer.",
+    "No such message, or it is in a chat the caller is not a member of (the same answer for both). An id "
+    "that is not 1 to 2^63-1 in decimal digits matches no route: 404 with code not_found.",
     "message not found",
     "message_not_found",
 )
@@ -497,7 +497,8 @@ class AttachmentDownloadView(APIView):
             401: UNAUTHORIZED,
             404: error_response(
                 "No such attachment, or the caller may not read it (not a member of the chat it was sent in; "
-                "someone else's unsent upload): the same answer for both.",
+                "someone else's unsent upload): the same answer for both. An id that is not 1 to 2^63-1 "
+                "matches no route: 404 with code not_found.",
                 "attachment not found",
                 "attachment_not_found",
             ),
