@@ -24,10 +24,12 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
         DEBUG="0",
         SECURE_SSL_REDIRECT="0",
         ALLOWED_HOSTS="127.0.0.1,localhost",
-        # The load is many sends per socket and long runs: lift the per-socket limit, keep tokens valid.
+        # The load is many sends per socket and user and long runs: lift the per-socket limit and the
+        # per-user budget, keep tokens valid.
         WS_SEND_RATE_PER_SECOND="1000000",
         WS_FRAME_RATE_PER_SECOND="1000000",
         WS_FRAME_BURST="1000000",
+        THROTTLE_SEND="100000000/min",
         JWT_ACCESS_MINUTES="600",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",

@@ -9,7 +9,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from chatproject.errors import DomainError
+from chatproject.errors import DomainError, RateLimitedError
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Map DomainError, DRF and database errors to {"error": ..., "code": ...}."""
     if isinstance(exc, DomainError):
         headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.status_code == 503 else None
+        if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
+            headers = {"Retry-After": str(exc.retry_after)}
         return Response(exc.as_dict(), status=exc.status_code, headers=headers)
     if isinstance(exc, exceptions.ParseError) or _raised_by_parser(exc):
         return error_response("invalid json", "invalid_json", status.HTTP_400_BAD_REQUEST)

@@ -14,11 +14,13 @@ class DomainError(Exception):
         if message is not None:
             self.message = message
         self.fields = fields
+        # Further members of the body (REST) and of the error frame's payload (WebSocket) alike.
+        self.extra: dict[str, Any] = {}
         super().__init__(self.message)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON body REST answers with."""
-        body: dict[str, Any] = {"error": self.message, "code": self.code}
+        body: dict[str, Any] = {"error": self.message, "code": self.code, **self.extra}
         if self.fields:
             body["fields"] = self.fields
         return body
@@ -81,11 +83,17 @@ class UnsupportedMediaTypeError(DomainError):
 
 
 class RateLimitedError(DomainError):
-    """Too many requests (429)."""
+    """Too many requests (429); `retry_after` seconds, when known, go in the body and Retry-After."""
 
     status_code = 429
     code = "rate_limited"
     message = "rate limit exceeded"
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.extra["retry_after"] = retry_after
 
 
 class ServiceUnavailableError(DomainError):

@@ -11,6 +11,8 @@ from rest_framework import serializers
 BIGINT_MAX = 2**63 - 1
 
 _DECIMAL_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_BIGINT_DIGITS = len(str(BIGINT_MAX))
 
 
 def iso_datetime(value: datetime | None) -> str | None:
@@ -23,6 +25,17 @@ def iso_datetime(value: datetime | None) -> str | None:
 def is_bigint_id(value: object) -> bool:
     """True for an int (not a bool) that can be a database id: 1 ..= BIGINT_MAX."""
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= BIGINT_MAX
+
+
+def parse_id(text: str) -> int | None:
+    """The id written in ASCII decimal digits (zero-padding allowed), or None when it is not one:
+    not digits, 0, or past BIGINT_MAX. Checks the length first: int() of thousands of digits raises."""
+    if not _ASCII_DIGITS.fullmatch(text):
+        return None
+    digits = text.lstrip("0")
+    if not digits or len(digits) > _BIGINT_DIGITS or int(digits) > BIGINT_MAX:
+        return None
+    return int(digits)
 
 
 class StrictIntegerField(serializers.IntegerField):

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 
@@ -91,3 +92,32 @@ def add_service_unavailable(
             if method in _HTTP_METHODS:
                 operation.setdefault("responses", {}).setdefault("503", SERVICE_UNAVAILABLE_RESPONSE)
     return result
+
+
+class RateLimitedSerializer(ErrorSerializer):
+    """A 429 body that says when to try again."""
+
+    retry_after = serializers.IntegerField(
+        min_value=1, help_text="Seconds; the Retry-After header says the same."
+    )
+
+
+SEND_BUDGET_SPENT = OpenApiResponse(
+    RateLimitedSerializer,
+    description="The sender's message budget (THROTTLE_SEND, default 120/min: sends and edits over REST and "
+    "WebSocket together) is spent; try again after Retry-After seconds. Nothing is stored.",
+    examples=[
+        OpenApiExample(
+            "rate_limited",
+            value={"error": "rate limit exceeded", "code": "rate_limited", "retry_after": 12},
+            response_only=True,
+        )
+    ],
+)
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds until the request can succeed.",
+)

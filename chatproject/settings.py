@@ -4,6 +4,7 @@ django-environ is used (rather than dj-database-url) because one well-kept libra
 parses every kind of setting we need: database and cache URLs, booleans, lists and ints.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,11 @@ SIMPLE_JWT = {
 }
 
 # --- REST framework -------------------------------------------------------------------------
+THROTTLE_SEND = env.str("THROTTLE_SEND", default="120/min")
+# Checked here: a bad value would otherwise surface as a 500 on the first send.
+if THROTTLE_SEND and not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_SEND):
+    raise ImproperlyConfigured("THROTTLE_SEND must look like 120/min (or be empty for no budget).")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ActiveUserJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -204,6 +210,8 @@ REST_FRAMEWORK = {
         "refresh": env.str("THROTTLE_REFRESH", default="30/min"),
         "ws_ticket": env.str("THROTTLE_WS_TICKET", default="60/min"),
         "attachments": env.str("THROTTLE_ATTACHMENTS", default="60/min"),
+        # Per user: message sends and edits, REST and WebSocket together (messaging.budget).
+        "send": THROTTLE_SEND,
     },
     # Behind a proxy, set NUM_PROXIES so throttles key on the real client address.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0) or None,
@@ -247,6 +255,8 @@ WS_FRAME_BURST = env.int("WS_FRAME_BURST", default=60)
 # has not within WS_DRAIN_TIMEOUT_SECONDS is closed with 1008 and its connection aborted.
 WS_MAX_BUFFERED_BYTES = env.int("WS_MAX_BUFFERED_BYTES", default=4 * 1024 * 1024)
 WS_DRAIN_TIMEOUT_SECONDS = env.float("WS_DRAIN_TIMEOUT_SECONDS", default=5.0)
+# Sockets one user may hold open at once, across every process (realtime.limits); more close with 4429.
+WS_MAX_SOCKETS_PER_USER = env.int("WS_MAX_SOCKETS_PER_USER", default=20)
 WS_TYPING_INTERVAL_SECONDS = env.float("WS_TYPING_INTERVAL_SECONDS", default=2.0)
 # Most messages replayed per chat on resume or gap repair; beyond it the client pages over REST.
 WS_REPLAY_LIMIT = env.int("WS_REPLAY_LIMIT", default=1000)

@@ -4,7 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from chats.views import ChatViewSet
 
-router = SimpleRouter(trailing_slash=False)
+router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.register("chats", ChatViewSet, basename="chat")
 
 urlpatterns = router.urls

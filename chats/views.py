@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from chatproject import converters
 from chatproject.fields import BIGINT_MAX
 from chatproject.schema import INVALID_JSON, UNAUTHORIZED, error_response
 from chats import selectors, services
@@ -77,7 +78,9 @@ NOT_MEMBER = error_response(
     "user is not a member of the chat",
     "not_chat_member",
 )
-NO_ROUTE = error_response("The id in the path is not a decimal integer.", "not found", "not_found")
+NO_ROUTE = error_response(
+    "The id in the path is not an id: not decimal digits, or outside 1 to 2^63-1.", "not found", "not_found"
+)
 USER_NOT_FOUND = error_response("A user id names no active user.", "user not found: 7", "user_not_found")
 NOT_ADMIN = error_response(
     "Not a member, or not the owner or an admin.",
@@ -107,7 +110,7 @@ class ObjectResponsesSchema(AutoSchema):
 class ChatViewSet(viewsets.ViewSet):
     """Chats of the authenticated user."""
 
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_converter = converters.ID  # 1 ..= 2**63 - 1, else the URL does not match (404)
     schema = ObjectResponsesSchema()
 
     @extend_schema(
@@ -210,9 +213,9 @@ class ChatViewSet(viewsets.ViewSet):
             404: NO_ROUTE,
         },
     )
-    def retrieve(self, request: Request, pk: str) -> Response:
+    def retrieve(self, request: Request, pk: int) -> Response:
         """One chat of the caller, with its members."""
-        return _chat_detail(int(pk), _user(request))
+        return _chat_detail(pk, _user(request))
 
     @extend_schema(
         operation_id="chats_rename",
@@ -235,13 +238,13 @@ class ChatViewSet(viewsets.ViewSet):
         },
         examples=[OpenApiExample("rename", value={"name": "Release crew"}, request_only=True)],
     )
-    def partial_update(self, request: Request, pk: str) -> Response:
+    def partial_update(self, request: Request, pk: int) -> Response:
         """Rename a group chat (owner or admin); without `name`, change nothing and return the chat."""
         data = ChatRenameSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if "name" in data.validated_data:
-            services.chat_rename(chat_id=int(pk), actor=_user(request), name=data.validated_data["name"])
-        return _chat_detail(int(pk), _user(request))
+            services.chat_rename(chat_id=pk, actor=_user(request), name=data.validated_data["name"])
+        return _chat_detail(pk, _user(request))
 
     @extend_schema(
         operation_id="chats_members_add",
@@ -269,12 +272,12 @@ class ChatViewSet(viewsets.ViewSet):
         examples=[OpenApiExample("add", value={"user_ids": [5, 6]}, request_only=True)],
     )
     @action(detail=True, methods=["post"], url_path="members")
-    def members(self, request: Request, pk: str) -> Response:
+    def members(self, request: Request, pk: int) -> Response:
         """Add users to a group chat (owner or admin); users already in it are skipped."""
         data = MembersAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.member_add(chat_id=int(pk), actor=_user(request), user_ids=data.validated_data["user_ids"])
-        return _chat_detail(int(pk), _user(request))
+        services.member_add(chat_id=pk, actor=_user(request), user_ids=data.validated_data["user_ids"])
+        return _chat_detail(pk, _user(request))
 
     @extend_schema(
         operation_id="chats_members_remove",
@@ -300,10 +303,10 @@ class ChatViewSet(viewsets.ViewSet):
             ),
         },
     )
-    @action(detail=True, methods=["delete"], url_path=r"members/(?P<user_id>[0-9]+)")
-    def remove_member(self, request: Request, pk: str, user_id: str) -> Response:
+    @action(detail=True, methods=["delete"], url_path=f"members/<{converters.ID}:user_id>")
+    def remove_member(self, request: Request, pk: int, user_id: int) -> Response:
         """Remove a member (owner, or admin for plain members) or leave (your own id)."""
-        services.member_remove(chat_id=int(pk), actor=_user(request), user_id=int(user_id))
+        services.member_remove(chat_id=pk, actor=_user(request), user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -334,13 +337,13 @@ class ChatViewSet(viewsets.ViewSet):
         examples=[OpenApiExample("read", value={"seq": 7}, request_only=True)],
     )
     @action(detail=True, methods=["post"], url_path="read")
-    def read(self, request: Request, pk: str) -> Response:
+    def read(self, request: Request, pk: int) -> Response:
         """Mark the chat read up to a message's seq; drives unread_count."""
         data = MarkReadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = _user(request)
-        last_read = services.chat_mark_read(chat_id=int(pk), user=user, seq=data.validated_data["seq"])
-        member = selectors.membership_get(chat_id=int(pk), user=user)
+        last_read = services.chat_mark_read(chat_id=pk, user=user, seq=data.validated_data["seq"])
+        member = selectors.membership_get(chat_id=pk, user=user)
         return Response(
             read_state_payload(
                 chat_id=member.chat_id,

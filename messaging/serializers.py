@@ -32,7 +32,8 @@ class ServiceCheckedTextField(StrictCharField):
         "minLength": 1,
         "maxLength": settings.MESSAGE_MAX_LENGTH,
         "pattern": r"\S",
-        "description": "The text; surrounding whitespace is trimmed. Empty or whitespace-only content is "
+        "description": "The text; surrounding whitespace is trimmed. Empty content, or content of only "
+        "whitespace and invisible characters (zero-width, bidi controls, lone variation selectors), is "
         f"rejected (message_empty), as is content over {settings.MESSAGE_MAX_LENGTH} characters "
         "(message_too_long).",
     }
@@ -139,7 +140,8 @@ EMOJI_PATTERN = r"^[^\s\u0000-\u001f\u007f-\u009f]+$"
         "maxLength": REACTION_EMOJI_MAX_LENGTH,
         "pattern": EMOJI_PATTERN,
         "description": f"One emoji (or short token), 1 to {REACTION_EMOJI_MAX_LENGTH} characters, no "
-        "whitespace or control characters (invalid_emoji).",
+        "whitespace or control characters, and format characters (U+200D, tags) only inside emoji "
+        "sequences: zero-width spaces and bidi controls are refused (invalid_emoji).",
     }
 )
 class EmojiField(ServiceCheckedTextField):

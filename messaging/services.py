@@ -2,7 +2,6 @@
 editing, deleting (tombstones) and reactions, each numbered by the chat's change counter.
 """
 
-import unicodedata
 import uuid
 from datetime import timedelta
 
@@ -17,6 +16,7 @@ from accounts.selectors import user_lock_active
 from chatproject.fields import is_bigint_id
 from chats.models import Chat, ChatMember
 from chats.services import MANAGER_ROLES, chat_take_next_seq
+from messaging.budget import send_budget
 from messaging.errors import (
     AttachmentEmptyError,
     AttachmentTooLargeError,
@@ -35,6 +35,7 @@ from messaging.errors import (
 from messaging.models import CLIENT_ID_MAX_LENGTH, REACTION_EMOJI_MAX_LENGTH, Attachment, Message, Reaction
 from messaging.payloads import message_deleted_payload, message_payload, reaction_event_payload
 from messaging.selectors import attachments_attach
+from messaging.text import is_blank, is_emoji_text
 from messaging.uploads import EXTENSIONS, clean_filename, sniff_content_type
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group
@@ -58,7 +59,8 @@ def _check_content(content: str) -> str:
     if len(content) > limit:
         raise MessageTooLongError(f"message content is too long (at most {limit} characters)")
     text = content.strip()
-    if not text:
+    # Only invisible characters (zero-width, bidi controls, lone variation selectors) is empty too.
+    if is_blank(text):
         raise MessageEmptyError()
     return text
 
@@ -87,26 +89,30 @@ def message_send(
     membership check holds until commit. The sender's read marker moves to the new message.
     With `client_id`, a repeat by the same sender in the same chat returns the original message and
     broadcasts nothing. `attachment_ids` are the sender's uploads that no message carries yet; they
-    become this message's (all or none). Raises MessageTooLongError, MessageEmptyError,
-    InvalidClientIdError, NotChatMemberError, InvalidReplyError, InvalidAttachmentError,
-    AccountDisabledError (a banned or deleted sender, checked under a lock on the user row).
+    become this message's (all or none). Each stored message spends one unit of the sender's
+    THROTTLE_SEND budget (messaging.budget); a repeat or a failure spends none. Raises
+    MessageTooLongError, MessageEmptyError, InvalidClientIdError, RateLimitedError (budget spent, with
+    retry_after), NotChatMemberError, InvalidReplyError, InvalidAttachmentError, AccountDisabledError
+    (a banned or deleted sender, checked under a lock on the user row).
     """
     text = _check_content(content)
     attachment_ids = _check_attachment_ids(attachment_ids)
     if client_id is not None and not 1 <= len(client_id) <= CLIENT_ID_MAX_LENGTH:
         raise InvalidClientIdError()
-    try:
-        with transaction.atomic():
-            return _store_message(
-                chat_id=chat_id,
-                sender=sender,
-                text=text,
-                client_id=client_id,
-                reply_to=reply_to,
-                attachment_ids=attachment_ids,
-            )
-    except _RepeatedSendError as repeat:
-        return repeat.original
+    with send_budget(user_id=sender.pk) as spend:
+        try:
+            with transaction.atomic():
+                return _store_message(
+                    chat_id=chat_id,
+                    sender=sender,
+                    text=text,
+                    client_id=client_id,
+                    reply_to=reply_to,
+                    attachment_ids=attachment_ids,
+                )
+        except _RepeatedSendError as repeat:
+            spend.refund()  # a repeat stores nothing, so it costs nothing
+            return repeat.original
 
 
 def _store_message(
@@ -206,22 +212,25 @@ def message_edit(*, message_id: int, editor: User, content: str) -> Message:
     """Replace a message's text (sender only) and broadcast `message_updated` once committed.
 
     Same content rules as message_send. Unchanged text is a no-op (no broadcast). Locks the chat row.
-    Raises MessageTooLongError, MessageEmptyError, MessageNotFoundError (also for a chat the editor is
-    not in), NotMessageAuthorError, MessageDeletedError.
+    An applied edit spends one unit of the editor's THROTTLE_SEND budget, shared with sends.
+    Raises MessageTooLongError, MessageEmptyError, RateLimitedError, MessageNotFoundError (also for a
+    chat the editor is not in), NotMessageAuthorError, MessageDeletedError.
     """
     text = _check_content(content)
-    _lock_active_actor(editor)
-    chat, message = _lock_message(message_id=message_id, actor=editor)
-    if message.sender_id != editor.pk:
-        raise NotMessageAuthorError()
-    if message.deleted_at is not None:
-        raise MessageDeletedError()
-    if text == message.content:
-        return message
-    message.content = text
-    message.edited_at = timezone.now()
-    message.version = _next_version(chat)
-    message.save(update_fields=["content", "edited_at", "version"])
+    with send_budget(user_id=editor.pk) as spend:
+        _lock_active_actor(editor)
+        chat, message = _lock_message(message_id=message_id, actor=editor)
+        if message.sender_id != editor.pk:
+            raise NotMessageAuthorError()
+        if message.deleted_at is not None:
+            raise MessageDeletedError()
+        if text == message.content:
+            spend.refund()  # nothing changes, so it costs nothing
+            return message
+        message.content = text
+        message.edited_at = timezone.now()
+        message.version = _next_version(chat)
+        message.save(update_fields=["content", "edited_at", "version"])
     broadcast_on_commit(chat_group(chat.pk), "message_updated", message_payload(message))
     return message
 
@@ -297,9 +306,9 @@ def _check_emoji(emoji: str) -> str:
     if (
         not isinstance(emoji, str)
         or not 1 <= len(emoji) <= REACTION_EMOJI_MAX_LENGTH
-        # Controls and lone surrogates are not emoji (and PostgreSQL cannot store NUL); format
-        # characters stay allowed: joined emoji (family, flags) are built with U+200D.
-        or any(char.isspace() or unicodedata.category(char) in {"Cc", "Cs"} for char in emoji)
+        # No controls or lone surrogates (PostgreSQL cannot store NUL), nothing invisible, and format
+        # characters only where emoji sequences use them (U+200D between emoji, flag tags).
+        or not is_emoji_text(emoji)
     ):
         raise InvalidEmojiError()
     return emoji

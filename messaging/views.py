@@ -18,8 +18,9 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.throttles import ClientAddressThrottle
+from chatproject import converters
 from chatproject.fields import BIGINT_MAX
-from chatproject.schema import THROTTLED, UNAUTHORIZED, error_response
+from chatproject.schema import RETRY_AFTER, SEND_BUDGET_SPENT, THROTTLED, UNAUTHORIZED, error_response
 from messaging import selectors, services
 from messaging.errors import AttachmentNotFoundError, InvalidUploadError
 from messaging.models import Attachment, Message
@@ -95,8 +96,8 @@ EMOJI = OpenApiParameter(
     examples=[OpenApiExample("thumbs up", value="👍")],
 )
 MESSAGE_NOT_FOUND = error_response(
-    "No such message, or it is in a chat the caller is not a member of (the same answer for both), "
-    "or the id is not an integer.",
+    "No such message, or it is in a chat the caller is not a member of (the same answer for both). An id "
+    "that is not 1 to 2^63-1 in decimal digits matches no route: 404 with code not_found.",
     "message not found",
     "message_not_found",
 )
@@ -105,7 +106,7 @@ MESSAGE_NOT_FOUND = error_response(
 class MessageViewSet(viewsets.ViewSet):
     """Sending and reading messages; editing, deleting, reacting, searching."""
 
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_converter = converters.ID  # 1 ..= 2**63 - 1, else the URL does not match (404)
 
     @extend_schema(
         operation_id="messages_send",
@@ -124,7 +125,9 @@ class MessageViewSet(viewsets.ViewSet):
             ),
             401: UNAUTHORIZED,
             403: NOT_MEMBER,
+            429: SEND_BUDGET_SPENT,
         },
+        parameters=[RETRY_AFTER],
         examples=[
             OpenApiExample("send", value={"chat_id": 1, "content": "Hello, world!"}, request_only=True),
             OpenApiExample(
@@ -179,7 +182,7 @@ class MessageViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="messages_edit",
-        parameters=[MESSAGE_ID],
+        parameters=[MESSAGE_ID, RETRY_AFTER],
         request=MessageEditSerializer,
         responses={
             200: OpenApiResponse(
@@ -198,20 +201,21 @@ class MessageViewSet(viewsets.ViewSet):
                 "Not the sender.", "only the sender can edit a message", "not_message_author"
             ),
             404: MESSAGE_NOT_FOUND,
+            429: SEND_BUDGET_SPENT,
         },
         examples=[OpenApiExample("edit", value={"content": "Hello, everyone!"}, request_only=True)],
     )
-    def partial_update(self, request: Request, pk: str) -> Response:
+    def partial_update(self, request: Request, pk: int) -> Response:
         """Edit your own message; members' sockets get `message_updated`. Without content, change nothing."""
         data = MessageEditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = _user(request)
         if "content" in data.validated_data:
             message = services.message_edit(
-                message_id=int(pk), editor=user, content=data.validated_data["content"]
+                message_id=pk, editor=user, content=data.validated_data["content"]
             )
         else:
-            message = selectors.message_get_for_member(message_id=int(pk), user=user)
+            message = selectors.message_get_for_member(message_id=pk, user=user)
         return _message_for(message, user)
 
     @extend_schema(
@@ -233,9 +237,9 @@ class MessageViewSet(viewsets.ViewSet):
             404: MESSAGE_NOT_FOUND,
         },
     )
-    def destroy(self, request: Request, pk: str) -> Response:
+    def destroy(self, request: Request, pk: int) -> Response:
         """Delete a message (sender, group owner or admin, moderator); members' sockets get `message_deleted`."""
-        services.message_delete(message_id=int(pk), actor=_user(request))
+        services.message_delete(message_id=pk, actor=_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -261,12 +265,12 @@ class MessageViewSet(viewsets.ViewSet):
         examples=[OpenApiExample("react", value={"emoji": "👍"}, request_only=True)],
     )
     @action(detail=True, methods=["post"], url_path="reactions")
-    def reactions(self, request: Request, pk: str) -> Response:
+    def reactions(self, request: Request, pk: int) -> Response:
         """Add your reaction to a message; members' sockets get `reaction_added`."""
         data = ReactionAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = _user(request)
-        message = services.reaction_add(message_id=int(pk), user=user, emoji=data.validated_data["emoji"])
+        message = services.reaction_add(message_id=pk, user=user, emoji=data.validated_data["emoji"])
         return _message_for(message, user)
 
     @extend_schema(
@@ -289,11 +293,11 @@ class MessageViewSet(viewsets.ViewSet):
             404: MESSAGE_NOT_FOUND,
         },
     )
-    @action(detail=True, methods=["delete"], url_path=r"reactions/(?P<emoji>[^/]+)")
-    def remove_reaction(self, request: Request, pk: str, emoji: str) -> Response:
+    @action(detail=True, methods=["delete"], url_path="reactions/<str:emoji>")
+    def remove_reaction(self, request: Request, pk: int, emoji: str) -> Response:
         """Remove your reaction from a message; members' sockets get `reaction_removed`."""
         user = _user(request)
-        message = services.reaction_remove(message_id=int(pk), user=user, emoji=emoji)
+        message = services.reaction_remove(message_id=pk, user=user, emoji=emoji)
         return _message_for(message, user)
 
     @extend_schema(
@@ -496,7 +500,8 @@ class AttachmentDownloadView(APIView):
             401: UNAUTHORIZED,
             404: error_response(
                 "No such attachment, or the caller may not read it (not a member of the chat it was sent in; "
-                "someone else's unsent upload): the same answer for both.",
+                "someone else's unsent upload): the same answer for both. An id that is not 1 to 2^63-1 "
+                "matches no route: 404 with code not_found.",
                 "attachment not found",
                 "attachment_not_found",
             ),

@@ -30,7 +30,7 @@ from chats.services import chat_mark_read
 from messaging.payloads import message_deleted_payload, message_payload
 from messaging.selectors import messages_after, messages_changed
 from messaging.services import message_delete, message_edit, message_send
-from realtime import frames, presence, watchdog
+from realtime import frames, limits, presence, watchdog
 from realtime.auth import reauthenticate
 from realtime.delivery import OrderedDelivery
 from realtime.events import layer_message
@@ -86,6 +86,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     user: User
     chat_ids: set[int]
     delivery: OrderedDelivery
+    socket_slot: str | None = None  # the channel name holding one of the user's socket slots
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; if the channel layer fails, close with 1013 so the client reconnects."""
@@ -97,6 +98,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await send({"type": "websocket.close", "code": frames.CLOSE_TRY_AGAIN_LATER})
             except Exception:  # the client may already be gone
                 logger.debug("close after layer failure not delivered", exc_info=True)
+        finally:
+            # Here, not in websocket_disconnect: a connect that failed half-way holds its slot too.
+            if self.socket_slot is not None:
+                await limits.socket_slot_give_back(conn=self.socket_slot)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Run the message's handler, without Channels' close_old_connections() before each one.
@@ -143,6 +148,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close_with(frames.CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        if await limits.socket_slot_take(user_id=user.pk, conn=self.channel_name):
+            self.socket_slot = self.channel_name
+        else:
+            await self.accept(_pick_subprotocol(self.scope))
+            await self.close_with(frames.CLOSE_TOO_MANY_SOCKETS)
+            return
         # Join before accepting, so once the client sees the socket open nothing sent to it is missed.
         # The user group first: a chat joined after this point is announced there.
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)

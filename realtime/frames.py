@@ -10,6 +10,7 @@ CLOSE_UNAUTHENTICATED = 4401  # no, bad, expired or refresh token; used ticket; 
 CLOSE_ACCOUNT_DISABLED = 4403  # staff deactivated the user
 CLOSE_TOO_BIG = 1009  # frame over WS_MAX_FRAME_BYTES
 CLOSE_TRY_AGAIN_LATER = 1013  # Redis or the database is unreachable: reconnect later and resume
+CLOSE_TOO_MANY_SOCKETS = 4429  # the user already has WS_MAX_SOCKETS_PER_USER sockets open
 
 # The seed's five error messages, exactly.
 INVALID_FORMAT = "invalid message format"
@@ -38,4 +39,4 @@ def error_payload(message: str, code: str, client_id: Any = None, **extra: Any) 
 
 def domain_error_payload(exc: DomainError, client_id: Any = None) -> dict[str, Any]:
     """An error frame payload for a service's DomainError, in the seed's words where it has them."""
-    return error_payload(_WS_MESSAGES.get(exc.code, exc.message), exc.code, client_id)
+    return error_payload(_WS_MESSAGES.get(exc.code, exc.message), exc.code, client_id, **exc.extra)

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from chatproject.fields import BIGINT_MAX, StrictIntegerField
+from chatproject.fields import BIGINT_MAX, StrictIntegerField, parse_id
 from messaging.serializers import MessageContentField, MessageSendSerializer
 
 __all__ = [
@@ -39,9 +39,11 @@ def _chat_id_keys(value: dict[str, int]) -> dict[int, int]:
         raise serializers.ValidationError("too many chats")
     chats: dict[int, int] = {}
     for key, number in value.items():
-        if not key.isdigit() or not 1 <= int(key) <= BIGINT_MAX:
+        # parse_id, not int(): "²" is a digit to isdigit() and 5,000 digits are too many for int().
+        chat_id = parse_id(key)
+        if chat_id is None:
             raise serializers.ValidationError("chat ids must be positive integers")
-        chats[int(key)] = number
+        chats[chat_id] = number
     return chats
 
 

@@ -72,6 +72,8 @@ def daphne_server(
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # As the root conftest does in-process: generous unless a test sets its own.
+        "THROTTLE_SEND": "100000/min",
         **(env or {}),
     }
     # A file, not a pipe: nobody reads the pipe while the test runs, and a full pipe would block Daphne.

@@ -1,0 +1,109 @@
+"""The per-user message budget (THROTTLE_SEND): sends and edits from every transport, socket and process.
+
+A sliding window over two fixed-window counters in the default cache (Redis when REDIS_URL is set, so
+every process shares them; this process's memory otherwise). Each spend is one atomic INCR of the
+current window's counter; it is allowed when that count plus the previous window's count, weighted by
+how much of the previous window still overlaps the sliding one, stays within the limit. Counts only
+grow between a spend's increment and its check, so concurrent spends cannot both take the last unit.
+A refused or refunded spend gives its unit back (DECR): the budget counts what was stored.
+"""
+
+import logging
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from django.core.cache import cache
+from redis.exceptions import RedisError
+from rest_framework.settings import api_settings
+
+from chatproject.errors import RateLimitedError
+
+logger = logging.getLogger(__name__)
+
+SCOPE = "send"
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def send_rate() -> tuple[int, int] | None:
+    """THROTTLE_SEND as (messages, seconds), read at call time; None when it is unset (no budget)."""
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(SCOPE)
+    if not rate:
+        return None
+    count, period = str(rate).split("/")
+    return int(count), _PERIODS[period[0]]
+
+
+def _key(user_id: int, window: int) -> str:
+    return f"send-budget:{user_id}:{window}"
+
+
+class Spend:
+    """One unit of a user's budget, taken; refund() gives it back (at most once)."""
+
+    def __init__(self, key: str | None) -> None:
+        self._key = key
+
+    def refund(self) -> None:
+        """Give the unit back: what it was taken for stored nothing."""
+        key, self._key = self._key, None
+        # ValueError: the window's counter expired; a cache outage: nothing to give back either.
+        if key is not None:
+            with suppress(ValueError, RedisError, OSError):
+                cache.decr(key)
+
+
+def send_budget_take(*, user_id: int) -> Spend:
+    """Take one unit of the user's THROTTLE_SEND budget.
+
+    Raises RateLimitedError (with retry_after in whole seconds) when the budget is spent. If the cache
+    cannot be reached the send is let through (logged): the budget guards against floods, and a cache
+    outage must not stop messages being stored.
+    """
+    rate = send_rate()
+    if rate is None:
+        return Spend(None)
+    limit, period = rate
+    now = time.time()
+    window = int(now // period)
+    key = _key(user_id, window)
+    try:
+        # The counter outlives its window by one period: the next window weighs it.
+        cache.add(key, 0, timeout=2 * period + 1)
+        count = cache.incr(key)
+        previous = cache.get(_key(user_id, window - 1), 0)
+    except (RedisError, OSError) as exc:
+        logger.warning("send budget unavailable, not counting: %s", exc)
+        return Spend(None)
+    spend = Spend(key)
+    elapsed = now / period - window  # fraction of the current window gone
+    if previous * (1 - elapsed) + count <= limit:
+        return spend
+    spend.refund()
+    raise RateLimitedError(retry_after=_retry_after(limit, period, elapsed, count - 1, previous))
+
+
+def _retry_after(limit: int, period: int, elapsed: float, current: int, previous: int) -> int:
+    """Seconds until one more spend fits, if nobody else spends meanwhile (at least 1)."""
+    if current + 1 > limit:
+        # The current window alone is full: wait for it to end, then for its weight to shrink enough.
+        wait = (1 - elapsed) + max(0.0, 1 - (limit - 1) / current)
+    else:
+        # The previous window's weight is what is over: wait until it has shrunk enough.
+        wait = max(0.0, 1 - (limit - 1 - current) / previous) - elapsed if previous else 0.0
+    return max(1, math.ceil(wait * period))
+
+
+@contextmanager
+def send_budget(*, user_id: int) -> Iterator[Spend]:
+    """Take a unit for the block; give it back if the block raises (nothing was stored).
+
+    Raises RateLimitedError.
+    """
+    spend = send_budget_take(user_id=user_id)
+    try:
+        yield spend
+    except BaseException:
+        spend.refund()
+        raise
