@@ -255,6 +255,10 @@ WS_FRAME_BURST = env.int("WS_FRAME_BURST", default=60)
 # has not within WS_DRAIN_TIMEOUT_SECONDS is closed with 1008 and its connection aborted.
 WS_MAX_BUFFERED_BYTES = env.int("WS_MAX_BUFFERED_BYTES", default=4 * 1024 * 1024)
 WS_DRAIN_TIMEOUT_SECONDS = env.float("WS_DRAIN_TIMEOUT_SECONDS", default=5.0)
+# The same for a streamed HTTP response (an attachment download): the next chunk waits while this much is
+# unsent, and a client that does not read it back under the bound within the timeout is disconnected.
+HTTP_MAX_BUFFERED_BYTES = env.int("HTTP_MAX_BUFFERED_BYTES", default=1024 * 1024)
+HTTP_DRAIN_TIMEOUT_SECONDS = env.float("HTTP_DRAIN_TIMEOUT_SECONDS", default=30.0)
 # Sockets one user may hold open at once, across every process (realtime.limits); more close with 4429.
 WS_MAX_SOCKETS_PER_USER = env.int("WS_MAX_SOCKETS_PER_USER", default=20)
 WS_TYPING_INTERVAL_SECONDS = env.float("WS_TYPING_INTERVAL_SECONDS", default=2.0)

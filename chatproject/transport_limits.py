@@ -12,6 +12,8 @@ once per process:
 - Twisted's own 400 (bad request line, NUL in a header, ...) and Daphne's error pages answer JSON.
 - WebSocket frames over WS_MAX_FRAME_BYTES are refused by autobahn before they are buffered, with a
   1009 close frame (autobahn's default `failByDrop` drops the TCP connection without one).
+- Streamed HTTP responses (downloads) likewise wait while more than HTTP_MAX_BUFFERED_BYTES is unsent,
+  and a client that does not read within HTTP_DRAIN_TIMEOUT_SECONDS has its connection aborted.
 - WebSocket output: what the app sends is written to Twisted's buffer at once, whether the client
   reads or not. A socket whose unsent output is over WS_MAX_BUFFERED_BYTES holds its sender until
   the client drains it back under the bound; if that takes WS_DRAIN_TIMEOUT_SECONDS the socket is
@@ -236,17 +238,46 @@ async def hold_until_drained(protocol: Any) -> None:
             transport.resumeProducing()
 
 
+async def hold_response_until_drained(request: Any) -> None:
+    """Wait while an HTTP response's unsent bytes are over HTTP_MAX_BUFFERED_BYTES (a streamed download).
+
+    Daphne writes each body chunk into Twisted's buffer at once, so a client that does not read would
+    make the server hold the whole file. The app's next chunk waits here instead; a client that does not
+    take the output back under the bound within HTTP_DRAIN_TIMEOUT_SECONDS has its connection aborted.
+    """
+    channel = getattr(request, "channel", None)
+    transport = getattr(channel, "transport", None)
+    bound = settings.HTTP_MAX_BUFFERED_BYTES
+    if transport is None or unsent_bytes(transport) <= bound:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.HTTP_DRAIN_TIMEOUT_SECONDS
+    while not request.finished and request.channel is not None and unsent_bytes(transport) > bound:
+        if loop.time() >= deadline:
+            logger.warning("aborting HTTP response to %s: client not reading", request.client_addr)
+            transport.abortConnection()
+            if hasattr(transport, "_tempDataBuffer"):
+                transport.dataBuffer, transport.offset = b"", 0
+                transport._tempDataBuffer, transport._tempDataLen = [], 0
+            return
+        await asyncio.sleep(_DRAIN_POLL_SECONDS)
+
+
 def _install_websocket(server: Any, websocket_factory: Any) -> None:
+    from daphne.http_protocol import WebRequest
     from daphne.ws_protocol import WebSocketProtocol
 
     original_handle_reply = server.handle_reply
     original_set_protocol_options = websocket_factory.setProtocolOptions
 
     async def handle_reply(self: Any, protocol: Any, message: dict[str, Any]) -> None:
-        """Daphne's reply, then hold a WebSocket sender while its client is behind (see above)."""
+        """Daphne's reply, then hold the sender while its client is behind (see above)."""
         await original_handle_reply(self, protocol, message)
-        if message.get("type") == "websocket.send" and isinstance(protocol, WebSocketProtocol):
+        kind = message.get("type")
+        if kind == "websocket.send" and isinstance(protocol, WebSocketProtocol):
             await hold_until_drained(protocol)
+        elif kind == "http.response.body" and message.get("more_body") and isinstance(protocol, WebRequest):
+            await hold_response_until_drained(protocol)
 
     def set_protocol_options(self: Any, **options: Any) -> None:
         """Daphne's options, with frames capped at WS_MAX_FRAME_BYTES and failures closed, not dropped."""

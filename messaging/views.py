@@ -1,10 +1,13 @@
 """Message endpoints, as the seed names them: a thin DRF viewset over messaging.services and selectors."""
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from django.http import FileResponse
+from asgiref.sync import sync_to_async
+from django.http import StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -46,6 +49,8 @@ from messaging.serializers import (
 from messaging.uploads import EXTENSIONS, INLINE_TYPES, UploadLimitHandler
 
 logger = logging.getLogger(__name__)
+# Read and sent at a time by a download.
+DOWNLOAD_CHUNK_BYTES = 64 * 1024
 
 MESSAGE = {
     "id": 10,
@@ -513,7 +518,22 @@ class AttachmentDownloadView(APIView):
         return _attachment_response(attachment)
 
 
-def _attachment_response(attachment: Attachment) -> FileResponse:
+async def _file_chunks(stored: Any) -> AsyncIterator[bytes]:
+    """The stored file in chunks, each read in a worker thread.
+
+    An async iterator, so Daphne serves it chunk by chunk (with backpressure: chatproject.transport_limits);
+    Django reads a synchronous iterator, such as FileResponse's, whole into memory before serving it
+    under ASGI, and a download that is not read would hold the whole file.
+    """
+    read = sync_to_async(stored.read, thread_sensitive=False)
+    try:
+        while chunk := await read(DOWNLOAD_CHUNK_BYTES):
+            yield chunk
+    finally:
+        await sync_to_async(stored.close, thread_sensitive=False)()
+
+
+def _attachment_response(attachment: Attachment) -> StreamingHttpResponse:
     """Stream the stored file with headers that keep a browser from running it."""
     try:
         stored = attachment.file.open("rb")
@@ -523,12 +543,12 @@ def _attachment_response(attachment: Attachment) -> FileResponse:
     content_type = attachment.content_type
     if content_type == "text/plain":
         content_type += "; charset=utf-8"
-    response = FileResponse(
-        stored,
-        content_type=content_type,
-        as_attachment=attachment.content_type not in INLINE_TYPES,
-        filename=attachment.filename,
+    response = StreamingHttpResponse(_file_chunks(stored), content_type=content_type)
+    disposition = content_disposition_header(
+        as_attachment=attachment.content_type not in INLINE_TYPES, filename=attachment.filename
     )
+    if disposition:
+        response["Content-Disposition"] = disposition
     response["Content-Length"] = str(attachment.size)
     response["X-Content-Type-Options"] = "nosniff"
     # Opened directly, even an HTML-looking text or a crafted PDF gets no script, plugin or same origin.

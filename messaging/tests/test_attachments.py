@@ -3,6 +3,7 @@
 import io
 import subprocess
 import sys
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,7 +71,11 @@ def files_in(media_root):
 
 
 def body_of(response):
-    return b"".join(response.streaming_content)
+    """A streamed download's body. It is an async iterator (served chunk by chunk under Daphne); the
+    sync test client reads it through Django's async-to-sync fallback, which warns."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "StreamingHttpResponse must consume asynchronous iterators")
+        return b"".join(response)
 
 
 # --- POST /api/attachments ---------------------------------------------------------------------------
