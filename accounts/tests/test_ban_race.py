@@ -74,7 +74,8 @@ async def close_time(communicator: WebsocketCommunicator, timeout: float) -> tup
 
 
 @pytest.mark.asyncio
-async def test_every_socket_racing_a_ban_is_closed_within_a_second_and_nothing_is_stored_after_it():
+async def test_every_socket_racing_a_ban_is_closed_within_a_second_and_nothing_is_stored_after_it(settings):
+    settings.WS_MAX_SOCKETS_PER_USER = 0  # 80 sockets of one user: this test is about the ban, not the cap
     target, other = await db(UserFactory)(), await db(UserFactory)()
     chat = await db(group_chat)(other, target)
     tokens = [await db(access_token)(target) for _ in range(HANDSHAKES)]
@@ -201,7 +202,7 @@ def test_every_daphne_socket_racing_a_ban_is_closed_within_a_second_and_nothing_
             await ws.close()
         return list(codes), stored_at_ban
 
-    with daphne(settings.REDIS_URL) as base:
+    with daphne(settings.REDIS_URL, env={"WS_MAX_SOCKETS_PER_USER": "0"}) as base:
         codes, stored_at_ban = asyncio.run(scenario(base))
         time.sleep(0.5)  # sends still in flight finish (or are refused) before counting
 
