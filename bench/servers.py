@@ -38,26 +38,36 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
 
 
 class Daphne:
-    """One Daphne process on a free loopback port, its output in a log file."""
+    """Daphne on a free loopback port, its output in a log file.
 
-    def __init__(self, env: dict[str, str], log_path: Path, app: str = "chatproject.asgi:application"):
+    With workers > 1, `python -m chatproject.serve` (as `make run WORKERS=N`): N Daphne processes behind
+    one address, sharing its listening socket.
+    """
+
+    def __init__(
+        self, env: dict[str, str], log_path: Path, app: str = "chatproject.asgi:application", workers: int = 1
+    ):
         self.port = free_port()
         self.log_path = log_path
+        self.workers = workers
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
+        if workers > 1:
+            command = [
                 sys.executable,
                 "-m",
-                "daphne",
-                "-b",
+                "chatproject.serve",
+                "--host",
                 "127.0.0.1",
-                "-p",
+                "--port",
                 str(self.port),
-                "--websocket-max-message-size",
-                "65536",
-                app,
-            ],
+            ]
+            command += ["--workers", str(workers), "--", "--websocket-max-message-size", "65536"]
+        else:
+            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+            command += ["--websocket-max-message-size", "65536", app]
+        self.proc = subprocess.Popen(
+            command,
             cwd=REPO,
             env=env,
             stdout=self._log,
@@ -68,8 +78,16 @@ class Daphne:
 
     @property
     def pid(self) -> int:
-        """The server's process id."""
+        """The server's process id (the supervisor's, with several workers)."""
         return self.proc.pid
+
+    @property
+    def pids(self) -> list[int]:
+        """The processes that serve: the Daphne workers under a supervisor, else the one Daphne."""
+        if self.workers == 1:
+            return [self.proc.pid]
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
 
     @property
     def http(self) -> str:
@@ -89,7 +107,7 @@ class Daphne:
                 raise RuntimeError(f"daphne exited with {self.proc.returncode}; see {self.log_path}")
             try:
                 with urllib.request.urlopen(f"{self.http}/healthz", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
+                    if r.status == 200 and len(self.pids) == self.workers:
                         log(f"daphne pid {self.pid} ready on port {self.port}")
                         return
             except (urllib.error.URLError, OSError):
