@@ -31,41 +31,47 @@ def token_user_id(payload: Any) -> int | None:
     return value if is_bigint_id(value) else None
 
 
-def _simplejwt_code(exc: AuthenticationFailed) -> str | None:
-    # simplejwt's exceptions carry {"detail": ..., "code": ...} as their detail, so DRF's
-    # get_codes() reports the generic code; the real one is the "code" entry's text.
-    detail = exc.detail
+def _api_failure(exc: AuthenticationFailed | TokenError) -> AuthenticationFailed:
+    """A failure of simplejwt's token check in the API's words; the one place simplejwt's failures are read.
+
+    simplejwt puts {"detail": ..., "code": ...} in an exception's `detail` (DRF's get_codes() then
+    reports only the generic code), so its code is read from there, once. An inactive user is
+    `account_disabled`; a malformed Authorization header keeps simplejwt's words; anything else
+    (bad signature, expired, wrong type, unknown or malformed user id) is `invalid_token`.
+    """
+    detail = exc.detail if isinstance(exc, AuthenticationFailed) else None
     if isinstance(detail, dict):
-        code = detail.get("code")
-        return str(code) if code is not None else None
-    codes = exc.get_codes()
-    return codes if isinstance(codes, str) else None
+        message, code = str(detail.get("detail", "")), str(detail.get("code", ""))
+    elif isinstance(exc, AuthenticationFailed):
+        codes = exc.get_codes()
+        message, code = str(detail), codes if isinstance(codes, str) else ""
+    else:
+        message, code = "", ""
+    if code == "user_inactive":
+        return AuthenticationFailed("account disabled", code="account_disabled")
+    if code == "bad_authorization_header":
+        return AuthenticationFailed(message, code=code)
+    return AuthenticationFailed("invalid or expired token", code="invalid_token")
 
 
 class ActiveUserJWTAuthentication(JWTAuthentication):
-    """simplejwt's access-token check, with one clear message per failure.
+    """simplejwt's access-token check, with one clear message per failure (see _api_failure).
 
     The user row is read on every request, so deactivating a user stops their tokens at once.
     """
 
     def authenticate(self, request: Request) -> tuple[User, Token] | None:  # type: ignore[override]
-        """Return (user, token), None without an Authorization header, or raise 401."""
+        """Return (user, token), None without an Authorization header, or raise 401 in the API's words."""
         try:
             return super().authenticate(request)  # type: ignore[return-value]
-        except (InvalidToken, TokenError) as exc:
-            raise AuthenticationFailed("invalid or expired token", code="invalid_token") from exc
+        except (AuthenticationFailed, TokenError) as exc:
+            raise _api_failure(exc) from exc
 
     def get_user(self, validated_token: Any) -> User:  # type: ignore[override]
-        """Load the token's user; a malformed user id, a missing or an inactive user is a 401."""
+        """Load the token's user; a malformed user id fails like a bad token (see _api_failure)."""
         if token_user_id(validated_token) is None:
-            raise AuthenticationFailed("invalid or expired token", code="invalid_token")
-        try:
-            user = super().get_user(validated_token)
-        except AuthenticationFailed as exc:
-            if _simplejwt_code(exc) == "user_inactive":
-                raise AuthenticationFailed("account disabled", code="account_disabled") from exc
-            raise AuthenticationFailed("invalid or expired token", code="invalid_token") from exc
-        return user  # type: ignore[return-value]
+            raise InvalidToken()
+        return super().get_user(validated_token)  # type: ignore[return-value]
 
     def authenticate_header(self, request: Request) -> str:
         """WWW-Authenticate value on 401."""

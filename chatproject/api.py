@@ -1,4 +1,4 @@
-"""The DRF exception handler: the only place an error becomes an HTTP response."""
+"""The DRF exception handler: where an error raised in a DRF view becomes an HTTP response."""
 
 import logging
 from typing import Any
@@ -6,24 +6,89 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 
-from chatproject.errors import DomainError, RateLimitedError
+from chatproject.errors import (
+    DomainError,
+    ForbiddenError,
+    InvalidError,
+    InvalidJsonError,
+    NotFoundError,
+    ServiceUnavailableError,
+    error_body,
+)
 
 logger = logging.getLogger(__name__)
 
 # Database outages surface as these; answer 503 and let clients retry.
 DB_DOWN_ERRORS = (OperationalError, InterfaceError)
-RETRY_AFTER_SECONDS = "5"
 
 
-def error_response(
-    message: str, code: str, status_code: int, headers: dict[str, str] | None = None, **extra: Any
-) -> Response:
-    """Build the one error shape: {"error", "code", ...extra}."""
-    body: dict[str, Any] = {"error": message, "code": code, **extra}
-    return Response(body, status=status_code, headers=headers)
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Answer DomainError, DRF and database errors with error_body(); None leaves the rest to a 500."""
+    error = _as_domain_error(exc)
+    if error is not None:
+        return Response(error.as_dict(), status=error.status_code, headers=error.headers)
+    if isinstance(exc, exceptions.APIException):
+        return Response(
+            _api_exception_body(exc), status=_api_exception_status(exc), headers=_api_headers(exc)
+        )
+    if isinstance(exc, DatabaseError):
+        logger.exception("database error")
+    return None
+
+
+def _as_domain_error(exc: Exception) -> DomainError | None:
+    """`exc` as the DomainError it answers as (bad JSON, bad fields, 404, 403, a logged outage), or None."""
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, exceptions.ParseError) or _raised_by_parser(exc):
+        return InvalidJsonError()
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten_fields(exc.detail)
+        return InvalidError(_first_message(fields), fields=fields)
+    if isinstance(exc, exceptions.APIException):
+        return None
+    if isinstance(exc, Http404):
+        return NotFoundError()
+    if isinstance(exc, PermissionDenied):
+        return ForbiddenError()
+    if is_database_unavailable(exc):
+        logger.warning("database unavailable: %s", exc)
+        return ServiceUnavailableError()
+    return None
+
+
+def _api_exception_body(exc: exceptions.APIException) -> dict[str, Any]:
+    # DRF's own exceptions keep DRF's status and wording, except where the API has its own words.
+    if isinstance(exc, exceptions.Throttled):
+        return error_body("rate limit exceeded", "rate_limited")
+    if isinstance(exc, exceptions.NotAuthenticated):
+        return error_body("authentication required", "not_authenticated")
+    if isinstance(exc, exceptions.AuthenticationFailed):
+        # accounts.authentication words every token failure (message and code) before it gets here.
+        codes = exc.get_codes()
+        return error_body(str(exc.detail), codes if isinstance(codes, str) else exc.default_code)
+    return error_body(str(exc.detail), exc.default_code)
+
+
+def _api_exception_status(exc: exceptions.APIException) -> int:
+    # DRF turns a 401 into 403 when no authenticator names a WWW-Authenticate; ours always answer 401.
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        return 401
+    return exc.status_code
+
+
+def _api_headers(exc: exceptions.APIException) -> dict[str, str]:
+    # What DRF's exceptions carry for the answer's headers: `auth_header` (set by the view from its
+    # authenticator) and Throttled's `wait`.
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        return {"WWW-Authenticate": getattr(exc, "auth_header", None) or "Bearer"}
+    if isinstance(exc, exceptions.Throttled):
+        seconds = getattr(exc, "wait", None)  # untyped in the stubs
+        return {"Retry-After": str(int(seconds) + 1 if seconds is not None else 1)}
+    return {}
 
 
 def _flatten_fields(detail: Any) -> dict[str, Any]:
@@ -44,45 +109,6 @@ def _first_message(fields: dict[str, Any]) -> str:
     return "invalid request"
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Map DomainError, DRF and database errors to {"error": ..., "code": ...}."""
-    if isinstance(exc, DomainError):
-        headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.status_code == 503 else None
-        if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
-            headers = {"Retry-After": str(exc.retry_after)}
-        return Response(exc.as_dict(), status=exc.status_code, headers=headers)
-    if isinstance(exc, exceptions.ParseError) or _raised_by_parser(exc):
-        return error_response("invalid json", "invalid_json", status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, exceptions.ValidationError):
-        fields = _flatten_fields(exc.detail)
-        return error_response(_first_message(fields), "invalid", 400, fields=fields)
-    if isinstance(exc, exceptions.Throttled):
-        seconds = getattr(exc, "wait", None)
-        wait = int(seconds) + 1 if seconds is not None else 1
-        return error_response("rate limit exceeded", "rate_limited", 429, headers={"Retry-After": str(wait)})
-    if isinstance(exc, exceptions.NotAuthenticated):
-        return error_response(
-            "authentication required", "not_authenticated", 401, headers=_www_authenticate(exc)
-        )
-    if isinstance(exc, exceptions.AuthenticationFailed):
-        message, code = _auth_failure(exc)
-        return error_response(message, code, 401, headers=_www_authenticate(exc))
-    if isinstance(exc, exceptions.APIException):
-        return error_response(str(exc.detail), exc.default_code, exc.status_code)
-    if isinstance(exc, Http404):
-        return error_response("not found", "not_found", 404)
-    if isinstance(exc, PermissionDenied):
-        return error_response("forbidden", "forbidden", 403)
-    if is_database_unavailable(exc):
-        logger.warning("database unavailable: %s", exc)
-        return error_response(
-            "service unavailable", "service_unavailable", 503, headers={"Retry-After": RETRY_AFTER_SECONDS}
-        )
-    if isinstance(exc, DatabaseError):
-        logger.exception("database error")
-    return None
-
-
 def _raised_by_parser(exc: Exception) -> bool:
     # DRF's JSONParser turns only ValueError into ParseError; JSON nested deeper than the
     # interpreter's recursion limit raises RecursionError from inside it. Bad input, not a crash.
@@ -94,21 +120,6 @@ def _raised_by_parser(exc: Exception) -> bool:
             return True
         frame = frame.tb_next
     return False
-
-
-def _auth_failure(exc: exceptions.AuthenticationFailed) -> tuple[str, str]:
-    # simplejwt's exceptions put {"detail": ..., "code": ...} in `detail` (get_codes() then reports
-    # only the generic code); ours carry a plain message with its own code.
-    detail = exc.detail
-    if isinstance(detail, dict):
-        return str(detail.get("detail", "invalid or expired token")), str(detail.get("code", "invalid_token"))
-    codes = exc.get_codes()
-    return str(detail), codes if isinstance(codes, str) else exc.default_code
-
-
-def _www_authenticate(exc: exceptions.APIException) -> dict[str, str]:
-    # DRF stores the authenticator's header on the exception before calling the handler.
-    return {"WWW-Authenticate": getattr(exc, "auth_header", None) or "Bearer"}
 
 
 def is_database_unavailable(exc: BaseException) -> bool:

@@ -1,14 +1,27 @@
-"""DomainError and its kinds: the one map from a failure to an HTTP status."""
+"""DomainError and its kinds, each carrying its own status and headers; `error_body()` builds every error.
+
+This is the one home of error bodies: the DRF handler, the error views, the middleware, Daphne's own
+answers (transport_limits), the OpenAPI examples and the WebSocket error frames all build theirs here.
+"""
 
 from typing import Any
 
+from django.http import JsonResponse
+
+
+def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
+    """The one error body: {"error": message, "code": code, ...extra}."""
+    return {"error": message, "code": code, **extra}
+
 
 class DomainError(Exception):
-    """A business rule failed; subclasses fix the message, code and status."""
+    """A rule failed; subclasses fix the message, code, status and headers (Zulip's JsonableError)."""
 
     status_code: int = 400
     code: str = "invalid"
     message: str = "invalid request"
+    # Seconds a client should wait before trying again, sent as Retry-After; None: no header.
+    retry_after: int | None = None
 
     def __init__(self, message: str | None = None, *, fields: dict[str, Any] | None = None):
         if message is not None:
@@ -18,12 +31,24 @@ class DomainError(Exception):
         self.extra: dict[str, Any] = {}
         super().__init__(self.message)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides its body (Retry-After when a wait is known)."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
     def as_dict(self) -> dict[str, Any]:
-        """The JSON body REST answers with."""
-        body: dict[str, Any] = {"error": self.message, "code": self.code, **self.extra}
-        if self.fields:
-            body["fields"] = self.fields
-        return body
+        """The JSON body REST answers with: error_body() plus `extra`, and `fields` when there are any."""
+        fields = {"fields": self.fields} if self.fields else {}
+        return error_body(self.message, self.code, **self.extra, **fields)
+
+
+def error_json_response(error: DomainError) -> JsonResponse:
+    """`error` as a plain Django response, for answers given outside DRF (error views, middleware)."""
+    response = JsonResponse(error.as_dict(), status=error.status_code)
+    # Set after the body so Content-Type stays the first header, as before.
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
 
 
 class InvalidError(DomainError):
@@ -32,6 +57,20 @@ class InvalidError(DomainError):
     status_code = 400
     code = "invalid"
     message = "invalid request"
+
+
+class InvalidJsonError(InvalidError):
+    """A body that is not JSON, or nested deeper than the parser can follow (400, the seed's words)."""
+
+    code = "invalid_json"
+    message = "invalid json"
+
+
+class BadRequestError(InvalidError):
+    """A request refused before any view: unreadable body, bad request line or header (400)."""
+
+    code = "bad_request"
+    message = "bad request"
 
 
 class NotAuthenticatedError(DomainError):
@@ -58,6 +97,23 @@ class NotFoundError(DomainError):
     message = "not found"
 
 
+class MethodNotAllowedError(DomainError):
+    """A plain Django view refused the method (405); `allow` lists the methods it takes."""
+
+    status_code = 405
+    code = "method_not_allowed"
+    message = "method not allowed"
+
+    def __init__(self, *, allow: str | None = None):
+        super().__init__()
+        self.allow = allow
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Allow, when the refusing view named its methods."""
+        return {"Allow": self.allow} if self.allow else {}
+
+
 class ConflictError(DomainError):
     """The write clashes with existing state (409)."""
 
@@ -72,6 +128,12 @@ class TooLargeError(DomainError):
     status_code = 413
     code = "too_large"
     message = "payload too large"
+
+
+class RequestBodyTooLargeError(TooLargeError):
+    """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE (413); the same words from Django and Daphne."""
+
+    message = "request body too large"
 
 
 class UnsupportedMediaTypeError(DomainError):
@@ -96,9 +158,19 @@ class RateLimitedError(DomainError):
             self.extra["retry_after"] = retry_after
 
 
+class InternalError(DomainError):
+    """A bug (500); the body names nothing, the log has the details."""
+
+    status_code = 500
+    code = "internal_error"
+    message = "internal server error"
+
+
 class ServiceUnavailableError(DomainError):
-    """A dependency is down (503)."""
+    """A dependency (the database, Redis) is down (503); clients retry after Retry-After seconds."""
 
     status_code = 503
     code = "service_unavailable"
     message = "service unavailable"
+    # Outages are short (a failover, a restart); a fixed hint keeps clients from hammering meanwhile.
+    retry_after = 5

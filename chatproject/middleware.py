@@ -4,23 +4,18 @@ import logging
 from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
 
-from chatproject.api import RETRY_AFTER_SECONDS, is_database_unavailable
+from chatproject.api import is_database_unavailable
+from chatproject.errors import (
+    BadRequestError,
+    MethodNotAllowedError,
+    RequestBodyTooLargeError,
+    ServiceUnavailableError,
+    error_json_response,
+)
 
 logger = logging.getLogger(__name__)
-
-
-def service_unavailable_response() -> JsonResponse:
-    """503 {"error": "service unavailable"} with Retry-After."""
-    response = JsonResponse({"error": "service unavailable", "code": "service_unavailable"}, status=503)
-    response["Retry-After"] = RETRY_AFTER_SECONDS
-    return response
-
-
-def too_large_response() -> JsonResponse:
-    """413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE."""
-    return JsonResponse({"error": "request body too large", "code": "too_large"}, status=413)
 
 
 class DatabaseUnavailableMiddleware:
@@ -40,23 +35,20 @@ class DatabaseUnavailableMiddleware:
                 # reading at most the limit + 1 bytes. Multipart uploads keep Django's own streaming.
                 request.body  # noqa: B018
             except RequestDataTooBig:
-                return too_large_response()
+                return error_json_response(RequestBodyTooLargeError())
             except UnreadablePostError:
                 # The client went away or sent a broken body; nothing to answer but 400.
-                return JsonResponse({"error": "bad request", "code": "bad_request"}, status=400)
+                return error_json_response(BadRequestError())
         response = self.get_response(request)
         if response.status_code == 405 and not response.streaming and not response.content:
-            allow = response.get("Allow")
-            response = JsonResponse({"error": "method not allowed", "code": "method_not_allowed"}, status=405)
-            if allow:
-                response["Allow"] = allow
+            return error_json_response(MethodNotAllowedError(allow=response.get("Allow")))
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Answer outages and oversized bodies with the API's error shape."""
         if is_database_unavailable(exception):
             logger.warning("database unavailable: %s", exception)
-            return service_unavailable_response()
+            return error_json_response(ServiceUnavailableError())
         if isinstance(exception, RequestDataTooBig):
-            return too_large_response()
+            return error_json_response(RequestBodyTooLargeError())
         return None

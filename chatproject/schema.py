@@ -6,6 +6,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from chatproject.errors import RateLimitedError, RequestBodyTooLargeError, ServiceUnavailableError, error_body
+
 
 class ErrorSerializer(serializers.Serializer[Any]):
     """Every error body: {"error", "code"} plus "fields" on validation errors."""
@@ -17,11 +19,11 @@ class ErrorSerializer(serializers.Serializer[Any]):
 
 
 def error_response(description: str, message: str, code: str) -> OpenApiResponse:
-    """A documented error response with one example."""
+    """A documented error response with one example (for OpenAPI; answers come from chatproject.errors)."""
     return OpenApiResponse(
         ErrorSerializer,
         description=description,
-        examples=[OpenApiExample(code, value={"error": message, "code": code}, response_only=True)],
+        examples=[OpenApiExample(code, value=error_body(message, code), response_only=True)],
     )
 
 
@@ -48,7 +50,7 @@ def add_too_large_responses(
             "application/json": {
                 "schema": {"$ref": "#/components/schemas/Error"},
                 "examples": {
-                    "TooLarge": {"value": {"error": "request body too large", "code": "too_large"}},
+                    "TooLarge": {"value": RequestBodyTooLargeError().as_dict()},
                 },
             }
         },
@@ -73,11 +75,7 @@ SERVICE_UNAVAILABLE_RESPONSE: dict[str, Any] = {
     "content": {
         "application/json": {
             "schema": {"$ref": "#/components/schemas/Error"},
-            "examples": {
-                "service_unavailable": {
-                    "value": {"error": "service unavailable", "code": "service_unavailable"}
-                }
-            },
+            "examples": {"service_unavailable": {"value": ServiceUnavailableError().as_dict()}},
         }
     },
 }
@@ -109,7 +107,7 @@ SEND_BUDGET_SPENT = OpenApiResponse(
     examples=[
         OpenApiExample(
             "rate_limited",
-            value={"error": "rate limit exceeded", "code": "rate_limited", "retry_after": 12},
+            value=RateLimitedError(retry_after=12).as_dict(),
             response_only=True,
         )
     ],

@@ -29,6 +29,14 @@ from typing import Any, cast
 from django.conf import settings
 from django.urls import reverse
 
+from chatproject.errors import (
+    BadRequestError,
+    InternalError,
+    RequestBodyTooLargeError,
+    ServiceUnavailableError,
+    error_body,
+)
+
 logger = logging.getLogger(__name__)
 
 CLOSE_POLICY_VIOLATION = 1008
@@ -38,11 +46,10 @@ LINGER_SECONDS = 5.0
 # How often a held sender looks whether its socket's client took any of the unsent output.
 _DRAIN_POLL_SECONDS = 0.05
 
-_BAD_REQUEST = {"error": "bad request", "code": "bad_request"}
+# Bodies only: Daphne's error path sends Content-Type alone, so its 503 has no Retry-After, as before.
 _DAPHNE_ERRORS = {
-    400: _BAD_REQUEST,
-    500: {"error": "internal server error", "code": "internal_error"},
-    503: {"error": "service unavailable", "code": "service_unavailable"},
+    error.status_code: error.as_dict()
+    for error in (BadRequestError(), InternalError(), ServiceUnavailableError())
 }
 
 
@@ -65,7 +72,7 @@ def install() -> None:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
-def http_response(status: int, reason: str, body: dict[str, str]) -> bytes:
+def http_response(status: int, reason: str, body: dict[str, Any]) -> bytes:
     """A whole HTTP/1.1 answer with a JSON body that closes the connection."""
     payload = json.dumps(body).encode()
     head = (
@@ -75,7 +82,7 @@ def http_response(status: int, reason: str, body: dict[str, str]) -> bytes:
     return head.encode("ascii") + payload
 
 
-def body_limit(target: bytes) -> tuple[int | None, dict[str, str]]:
+def body_limit(target: bytes) -> tuple[int | None, dict[str, Any]]:
     """The largest body a request to `target` may send, and the 413 body it gets past it.
 
     POST /api/attachments takes ATTACHMENT_MAX_BYTES plus the multipart framing (as its upload handler
@@ -91,15 +98,15 @@ def body_limit(target: bytes) -> tuple[int | None, dict[str, str]]:
             limit + MULTIPART_OVERHEAD_BYTES,
             AttachmentTooLargeError(f"file is too large (at most {limit} bytes)").as_dict(),
         )
-    # The same words as chatproject.middleware.too_large_response, which answers when Django sees it.
-    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE, {"error": "request body too large", "code": "too_large"}
+    # The same error the middleware answers with when Django sees the body first.
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE, RequestBodyTooLargeError().as_dict()
 
 
 def _discard(*args: Any) -> None:
     """Drop data received after the connection's request was refused."""
 
 
-def _refuse(request: Any, body: dict[str, str]) -> None:
+def _refuse(request: Any, body: dict[str, Any]) -> None:
     """Answer 413 now, read no more of the request, and close.
 
     The write side closes once the answer is out (the client reads it, then EOF); what the client
@@ -160,7 +167,7 @@ def _install_http(web_request: Any, http_channel: Any) -> None:
 
     def basic_error(self: Any, status: int, status_text: bytes, body: str) -> None:
         """Daphne's own error answers (invalid header, app timeout, crash) in the API's JSON shape."""
-        error = _DAPHNE_ERRORS.get(status, {"error": status_text.decode("ascii").lower(), "code": "error"})
+        error = _DAPHNE_ERRORS.get(status, error_body(status_text.decode("ascii").lower(), "error"))
         self.handle_reply(
             {
                 "type": "http.response.start",
@@ -172,7 +179,7 @@ def _install_http(web_request: Any, http_channel: Any) -> None:
 
     def respond_to_bad_request_and_disconnect(self: Any) -> None:
         """Twisted's 400 for what it cannot parse (NUL or CR in a header, bad request line), as JSON."""
-        self.transport.write(http_response(400, "Bad Request", _BAD_REQUEST))
+        self.transport.write(http_response(400, "Bad Request", BadRequestError().as_dict()))
         self.loseConnection()
 
     web_request.gotLength = got_length

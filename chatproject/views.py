@@ -16,7 +16,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chatproject.api import is_database_unavailable
-from chatproject.middleware import service_unavailable_response
+from chatproject.errors import (
+    BadRequestError,
+    ForbiddenError,
+    InternalError,
+    NotFoundError,
+    ServiceUnavailableError,
+    error_json_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,17 +99,17 @@ def healthz(request: Request) -> Response:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """JSON 404 for unknown URLs."""
-    return JsonResponse({"error": "not found", "code": "not_found"}, status=404)
+    return error_json_response(NotFoundError())
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """JSON 400 for requests Django rejects before a view."""
-    return JsonResponse({"error": "bad request", "code": "bad_request"}, status=400)
+    return error_json_response(BadRequestError())
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """JSON 403."""
-    return JsonResponse({"error": "forbidden", "code": "forbidden"}, status=403)
+    return error_json_response(ForbiddenError())
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
@@ -113,5 +120,5 @@ def server_error(request: HttpRequest) -> JsonResponse:
     never sees.
     """
     if is_database_unavailable(sys.exc_info()[1] or Exception()):
-        return service_unavailable_response()
-    return JsonResponse({"error": "internal server error", "code": "internal_error"}, status=500)
+        return error_json_response(ServiceUnavailableError())
+    return error_json_response(InternalError())

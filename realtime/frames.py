@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from chatproject.errors import DomainError
+from chatproject.errors import DomainError, error_body
 
 # Close codes (documented in README and the AsyncAPI document).
 CLOSE_UNAUTHENTICATED = 4401  # no, bad, expired or refresh token; used ticket; token expired while open
@@ -31,12 +31,19 @@ def encode(frame_type: str, payload: dict[str, Any]) -> str:
 
 def error_payload(message: str, code: str, client_id: Any = None, **extra: Any) -> dict[str, Any]:
     """The payload of an error frame; echoes client_id so clients can match it to a send."""
-    payload: dict[str, Any] = {"message": message, "code": code, **extra}
-    if isinstance(client_id, str):
-        payload["client_id"] = client_id
-    return payload
+    return _frame_payload(error_body(message, code, **extra), client_id)
 
 
 def domain_error_payload(exc: DomainError, client_id: Any = None) -> dict[str, Any]:
-    """An error frame payload for a service's DomainError, in the seed's words where it has them."""
-    return error_payload(_WS_MESSAGES.get(exc.code, exc.message), exc.code, client_id, **exc.extra)
+    """The error frame payload for a DomainError, `fields` included; the seed's words where it has them."""
+    body = exc.as_dict()
+    body["error"] = _WS_MESSAGES.get(exc.code, exc.message)
+    return _frame_payload(body, client_id)
+
+
+def _frame_payload(body: dict[str, Any], client_id: Any) -> dict[str, Any]:
+    # The seed's frame names the REST body's "error" member "message"; the order of members stays.
+    payload = {("message" if key == "error" else key): value for key, value in body.items()}
+    if isinstance(client_id, str):
+        payload["client_id"] = client_id
+    return payload

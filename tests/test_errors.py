@@ -148,6 +148,54 @@ def test_validation_error_lists_fields(api_client):
     assert body["error"].startswith(("email: ", "password: "))
 
 
+# --- token failures: worded once, in accounts.authentication ----------------------------------
+
+
+def _token_with_user_id(value: object) -> str:
+    token = AccessToken()
+    token["user_id"] = value
+    return str(token)
+
+
+@pytest.mark.parametrize(
+    ("authorization", "message", "code"),
+    [
+        ("Bearer not-a-token", "invalid or expired token", "invalid_token"),
+        (
+            "Bearer two parts",
+            "Authorization header must contain two space-delimited values",
+            "bad_authorization_header",
+        ),
+        (lambda user: f"Bearer {_token_with_user_id('abc')}", "invalid or expired token", "invalid_token"),
+        (
+            lambda user: f"Bearer {_token_with_user_id('999999999')}",
+            "invalid or expired token",
+            "invalid_token",
+        ),
+        (lambda user: f"Bearer {AccessToken.for_user(user)}", "account disabled", "account_disabled"),
+    ],
+    ids=["garbage", "three-part-header", "malformed-user-id", "unknown-user", "inactive-user"],
+)
+def test_token_failures_answer_401_in_the_apis_words(api_client, user, authorization, message, code):
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    header = authorization(user) if callable(authorization) else authorization
+
+    response = api_client.get("/api/me", HTTP_AUTHORIZATION=header)
+
+    assert response.status_code == 401
+    assert response.json() == {"error": message, "code": code}
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_no_token_answers_401_authentication_required(api_client):
+    response = api_client.get("/api/me")
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "authentication required", "code": "not_authenticated"}
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
 # --- database unreachable (a real Daphne whose DATABASE_URL points at a closed port) -----------
 
 
