@@ -44,12 +44,15 @@ def layer_message(group: str, event: ServerEvent, payload: Mapping[str, Any]) ->
     `frame` is the client frame already encoded: a group's sockets all send the same text, so it is
     encoded once here instead of once per socket (a room of 500 would otherwise encode it 500 times).
     """
+    # Refuses a name outside the protocol; a plain string naming an event is accepted as that event.
+    event = ServerEvent(event)
+    name = event.value
     return {
         "type": layer_type(event),
-        "event": event.value,
+        "event": name,
         "payload": payload,
         "group": group,
-        "frame": frames.encode(event.value, payload),
+        "frame": frames.encode(name, payload),
     }
 
 
