@@ -28,7 +28,7 @@ from realtime.delivery import OrderedDelivery
 from realtime.events import broadcast_now
 from realtime.expiry import CredentialExpiry
 from realtime.groups import chat_group
-from realtime.protocol import Reply, ServerEvent, TypingPayload
+from realtime.protocol import ClientCommand, Reply, ServerEvent, TypingPayload
 from realtime.serializers import (
     AuthFrameSerializer,
     DeleteMessageFrameSerializer,
@@ -110,13 +110,13 @@ class Commands:
         )
         self.rate_error_sent_at = 0.0
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
-            "send_message": self.send_message,
-            "typing": self.typing,
-            "read": self.read,
-            "resume": self.resume,
-            "edit_message": self.edit_message,
-            "delete_message": self.delete_message,
-            "auth": self.auth,
+            ClientCommand.SEND_MESSAGE: self.send_message,
+            ClientCommand.TYPING: self.typing,
+            ClientCommand.READ: self.read,
+            ClientCommand.RESUME: self.resume,
+            ClientCommand.EDIT_MESSAGE: self.edit_message,
+            ClientCommand.DELETE_MESSAGE: self.delete_message,
+            ClientCommand.AUTH: self.auth,
         }
 
     async def send_error(self, message: str, code: str, client_id: Any = None, **extra: Any) -> None:
@@ -154,7 +154,7 @@ class Commands:
         if not isinstance(payload, dict):
             await self.send_error(frames.INVALID_PAYLOAD, "invalid_payload", client_id)
             return
-        if frame["type"] not in ("resume", "auth"):
+        if frame["type"] not in (ClientCommand.RESUME, ClientCommand.AUTH):
             # Any other frame means the client is not about to resume: live messages go out now.
             await self.socket.delivery.release()
         try:

@@ -1,4 +1,4 @@
-"""The socket protocol's server side: every event name, its payload shape and its route, in one list.
+"""The socket protocol: every server event with its payload shape and route, the replies, the client commands.
 
 Producers (the domain services, typing, presence) name events by `ServerEvent`, never by a string;
 the consumer has one handler per event (`layer_type`); realtime/tests/test_protocol.py checks this list
@@ -32,6 +32,18 @@ class ServerEvent(StrEnum):
     MEMBER_UPDATED = "member_updated"
     PRESENCE = "presence"
     ACCOUNT_DISABLED = "account_disabled"
+
+
+class ClientCommand(StrEnum):
+    """A frame type a client may send (realtime.commands has one method per command)."""
+
+    SEND_MESSAGE = "send_message"
+    TYPING = "typing"
+    READ = "read"
+    RESUME = "resume"
+    EDIT_MESSAGE = "edit_message"
+    DELETE_MESSAGE = "delete_message"
+    AUTH = "auth"
 
 
 class Reply(StrEnum):

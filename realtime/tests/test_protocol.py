@@ -6,16 +6,29 @@ from pathlib import Path
 import yaml
 from channels.consumer import get_handler_name
 
+from realtime.commands import Commands
 from realtime.consumers import ChatConsumer
-from realtime.protocol import EVENTS, Reply, ServerEvent, layer_type
+from realtime.protocol import EVENTS, ClientCommand, Reply, ServerEvent, layer_type
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def documented_server_frames() -> set[str]:
+def documented_frames(operation: str) -> set[str]:
     doc = yaml.safe_load((ROOT / "realtime" / "asyncapi.yaml").read_text())
-    keys = [ref["$ref"].rsplit("/", 1)[1] for ref in doc["operations"]["serverSends"]["messages"]]
+    keys = [ref["$ref"].rsplit("/", 1)[1] for ref in doc["operations"][operation]["messages"]]
     return {doc["components"]["messages"][key]["name"] for key in keys}
+
+
+def documented_server_frames() -> set[str]:
+    return documented_frames("serverSends")
+
+
+def test_client_commands_are_exactly_the_documented_client_frames():
+    assert documented_frames("clientSends") == {command.value for command in ClientCommand}
+
+
+def test_commands_have_one_method_per_client_command():
+    assert set(Commands(socket=None).handlers) == set(ClientCommand)  # type: ignore[arg-type]
 
 
 def test_protocol_lists_every_server_event_once():
