@@ -30,6 +30,7 @@ from messaging.models import Message, Reaction
 from messaging.services import messages_erase_for_deleted_user
 from realtime.events import broadcast_on_commit
 from realtime.groups import user_group
+from realtime.protocol import ServerEvent
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def user_deactivate(*, user: User) -> User:
     user.is_active = False
     user.save(update_fields=["is_active"])
     _blacklist_all(user)
-    broadcast_on_commit(user_group(user.pk), "account_disabled", {"user_id": user.pk})
+    broadcast_on_commit(user_group(user.pk), ServerEvent.ACCOUNT_DISABLED, {"user_id": user.pk})
     return user
 
 
@@ -217,4 +218,4 @@ def user_delete(*, user: User) -> None:
     _blacklist_all(user)
     user_id = user.pk
     user.delete()
-    broadcast_on_commit(user_group(user_id), "account_disabled", {"user_id": user_id})
+    broadcast_on_commit(user_group(user_id), ServerEvent.ACCOUNT_DISABLED, {"user_id": user_id})

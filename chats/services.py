@@ -33,6 +33,7 @@ from chats.models import Chat, ChatMember
 from chats.payloads import chat_payload, read_event_payload
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group, user_group
+from realtime.protocol import ServerEvent
 
 NAME_MAX_LENGTH = 255
 MANAGER_ROLES = frozenset({ChatMember.Role.OWNER, ChatMember.Role.ADMIN})
@@ -158,7 +159,7 @@ def chat_create_private(*, user: User, other_user_id: int) -> tuple[Chat, bool]:
             raise
         return winner, False
     for uid in (user.pk, other_user_id):
-        broadcast_on_commit(user_group(uid), "chat_created", chat_payload(chat))
+        broadcast_on_commit(user_group(uid), ServerEvent.CHAT_CREATED, chat_payload(chat))
     return chat, True
 
 
@@ -179,7 +180,7 @@ def chat_create_group(*, creator: User, name: str, participant_ids: list[int]) -
     )
     payload = chat_payload(chat)
     for uid in [creator.pk, *others]:
-        broadcast_on_commit(user_group(uid), "chat_created", payload)
+        broadcast_on_commit(user_group(uid), ServerEvent.CHAT_CREATED, payload)
     return chat
 
 
@@ -190,8 +191,7 @@ def member_add(*, chat_id: int, actor: User, user_ids: list[int], as_staff: bool
     The actor is an owner or admin of the chat, or, with `as_staff`, a staff moderator who need not
     be a member. Locks the chat row. Raises NotChatMemberError, ChatNotFoundError (staff),
     PrivateChatMembershipError, NotChatAdminError, UserNotFoundError (nothing is added).
-    Broadcasts `member_added` to the chat group, then to each new member's user group (their
-    sockets join the chat group on the second, so they get it once).
+    Broadcasts `member_added` for each new member (realtime.events routes it to the chat and to them).
     """
     chat, actor_member = _lock_chat_for_manager(chat_id=chat_id, actor=actor, as_staff=as_staff)
     if chat.type == Chat.Type.PRIVATE:
@@ -207,8 +207,7 @@ def member_add(*, chat_id: int, actor: User, user_ids: list[int], as_staff: bool
     payload = chat_payload(chat)
     for member in added:
         event = {"chat": payload, "user_id": member.user_id}
-        broadcast_on_commit(chat_group(chat.pk), "member_added", event)
-        broadcast_on_commit(user_group(member.user_id), "member_added", event)
+        broadcast_on_commit(chat_group(chat.pk), ServerEvent.MEMBER_ADDED, event)
     return added
 
 
@@ -266,8 +265,7 @@ def member_remove(*, chat_id: int, actor: User, user_id: int, as_staff: bool = F
     if target.role == ChatMember.Role.OWNER:
         _hand_over_ownership(chat)
     event = {"chat_id": chat.pk, "user_id": user_id}
-    broadcast_on_commit(chat_group(chat.pk), "member_removed", event)
-    broadcast_on_commit(user_group(user_id), "member_removed", event)
+    broadcast_on_commit(chat_group(chat.pk), ServerEvent.MEMBER_REMOVED, event)
 
 
 @transaction.atomic
@@ -309,7 +307,7 @@ def member_set_role(
     target.save(update_fields=["role"])
     for member in changed:
         event = {"chat_id": chat.pk, "user_id": member.user_id, "role": member.role}
-        broadcast_on_commit(chat_group(chat.pk), "member_updated", event)
+        broadcast_on_commit(chat_group(chat.pk), ServerEvent.MEMBER_UPDATED, event)
     return target
 
 
@@ -329,7 +327,7 @@ def chat_rename(*, chat_id: int, actor: User, name: str) -> Chat:
     if clean_name != chat.name:
         chat.name = clean_name
         chat.save(update_fields=["name"])
-        broadcast_on_commit(chat_group(chat.pk), "chat_updated", chat_payload(chat))
+        broadcast_on_commit(chat_group(chat.pk), ServerEvent.CHAT_UPDATED, chat_payload(chat))
     return chat
 
 
@@ -356,6 +354,8 @@ def chat_mark_read(*, chat_id: int, user: User, seq: int) -> int:
         member.last_read_seq = seq
         member.save(update_fields=["last_read_seq"])
         broadcast_on_commit(
-            chat_group(chat_id), "read", read_event_payload(chat_id=chat_id, user_id=user.pk, seq=seq)
+            chat_group(chat_id),
+            ServerEvent.READ,
+            read_event_payload(chat_id=chat_id, user_id=user.pk, seq=seq),
         )
     return member.last_read_seq

@@ -31,7 +31,7 @@ from chats.serializers import (
     MembersAddSerializer,
     PrivateChatCreateSerializer,
 )
-from realtime.presence import online_user_ids
+from realtime.presence.selectors import online_user_ids
 
 CREATED_AT = "2026-01-05T10:30:00.000000Z"
 PRIVATE_CHAT = {"id": 1, "type": "private", "name": None, "created_at": CREATED_AT}

@@ -39,6 +39,7 @@ from messaging.text import is_blank, is_emoji_text
 from messaging.uploads import EXTENSIONS, clean_filename, sniff_content_type
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group
+from realtime.protocol import ServerEvent
 
 
 def _lock_active_actor(user: User) -> None:
@@ -153,7 +154,7 @@ def _store_message(
     _attachments_attach(message=message, uploader=sender, attachment_ids=attachment_ids)
     # Your own message is not unread: sending reads the chat up to it.
     ChatMember.objects.filter(chat_id=chat_id, user=sender, last_read_seq__lt=seq).update(last_read_seq=seq)
-    broadcast_on_commit(chat_group(chat_id), "new_message", message_payload(message))
+    broadcast_on_commit(chat_group(chat_id), ServerEvent.NEW_MESSAGE, message_payload(message))
     return message
 
 
@@ -231,7 +232,7 @@ def message_edit(*, message_id: int, editor: User, content: str) -> Message:
         message.edited_at = timezone.now()
         message.version = _next_version(chat)
         message.save(update_fields=["content", "edited_at", "version"])
-    broadcast_on_commit(chat_group(chat.pk), "message_updated", message_payload(message))
+    broadcast_on_commit(chat_group(chat.pk), ServerEvent.MESSAGE_UPDATED, message_payload(message))
     return message
 
 
@@ -261,7 +262,7 @@ def message_delete(*, message_id: int, actor: User) -> Message:
     message.deleted_at = timezone.now()
     message.version = _next_version(chat)
     message.save(update_fields=["content", "deleted_at", "version"])
-    broadcast_on_commit(chat_group(chat.pk), "message_deleted", message_deleted_payload(message))
+    broadcast_on_commit(chat_group(chat.pk), ServerEvent.MESSAGE_DELETED, message_deleted_payload(message))
     return message
 
 
@@ -289,7 +290,9 @@ def messages_erase_for_deleted_user(*, user: User) -> int:
             message = reaction.message
             reaction.delete()
             if message.sender_id != user.pk:
-                _reaction_changed(chat, message, user=user, emoji=reaction.emoji, event="reaction_removed")
+                _reaction_changed(
+                    chat, message, user=user, emoji=reaction.emoji, event=ServerEvent.REACTION_REMOVED
+                )
         for message in authored.filter(chat_id=chat_id).order_by("seq"):
             _erase_extras(message)
             message.sender = None
@@ -297,7 +300,9 @@ def messages_erase_for_deleted_user(*, user: User) -> int:
             message.deleted_at = message.deleted_at or now
             message.version = _next_version(chat)
             message.save(update_fields=["sender", "content", "deleted_at", "version"])
-            broadcast_on_commit(chat_group(chat.pk), "message_deleted", message_deleted_payload(message))
+            broadcast_on_commit(
+                chat_group(chat.pk), ServerEvent.MESSAGE_DELETED, message_deleted_payload(message)
+            )
             erased += 1
     return erased
 
@@ -330,7 +335,7 @@ def reaction_add(*, message_id: int, user: User, emoji: str) -> Message:
     if Reaction.objects.filter(message=message, user=user, emoji=emoji).exists():
         return message
     Reaction.objects.create(message=message, user=user, emoji=emoji)
-    _reaction_changed(chat, message, user=user, emoji=emoji, event="reaction_added")
+    _reaction_changed(chat, message, user=user, emoji=emoji, event=ServerEvent.REACTION_ADDED)
     return message
 
 
@@ -346,11 +351,11 @@ def reaction_remove(*, message_id: int, user: User, emoji: str) -> Message:
     chat, message = _lock_message(message_id=message_id, actor=user)
     removed, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
     if removed:
-        _reaction_changed(chat, message, user=user, emoji=emoji, event="reaction_removed")
+        _reaction_changed(chat, message, user=user, emoji=emoji, event=ServerEvent.REACTION_REMOVED)
     return message
 
 
-def _reaction_changed(chat: Chat, message: Message, *, user: User, emoji: str, event: str) -> None:
+def _reaction_changed(chat: Chat, message: Message, *, user: User, emoji: str, event: ServerEvent) -> None:
     """Stamp the message with the next change version and broadcast the reaction event."""
     message.version = _next_version(chat)
     message.save(update_fields=["version"])

@@ -12,8 +12,8 @@ last seq then), so it knows from the first live message which seqs to expect:
 - `resume` never re-sends: from a cursor below the floor it replays only (cursor, floor] and lowers the
   floor; from a cursor above, it tells this socket the client already has those.
 
-Until `release()` (the client's first frame, or a timeout), live messages only wait, so a `resume`
-sent first is replayed before them. All state changes run under one lock: handlers and repair timers
+Until `release()` (the client's first frame, or `release_after`'s timeout), live messages only wait,
+so a `resume` sent first is replayed before them. All state changes run under one lock: handlers and repair timers
 interleave at every await.
 """
 
@@ -22,6 +22,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from realtime.protocol import Reply, ServerEvent
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class OrderedDelivery:
         self._reorder_wait = reorder_wait
         self._chats: dict[int, _Chat] = {}
         self._lock = asyncio.Lock()
+        self._release_timer: asyncio.Task[None] | None = None
         self.holding = holding
 
     def start(self, chat_id: int, last_seq: int) -> None:
@@ -74,7 +77,8 @@ class OrderedDelivery:
             self._cancel_repair(chat)
 
     def close(self) -> None:
-        """Forget every chat (the socket closed)."""
+        """Forget every chat and stop the hold's timer (the socket closed)."""
+        self._cancel_release_timer()
         for chat_id in list(self._chats):
             self.stop(chat_id)
 
@@ -101,14 +105,24 @@ class OrderedDelivery:
                 await self._resync(payload["chat_id"], chat)
             return True
 
+    def release_after(self, seconds: float) -> None:
+        """End the hold `seconds` from now, unless release() comes first."""
+        self._cancel_release_timer()
+        self._release_timer = asyncio.create_task(self._release_later(seconds))
+
+    async def _release_later(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await self.release()
+
     async def release(self) -> None:
         """End the hold: send what waited, in order, and repair the gaps before it."""
         async with self._lock:
-            if not self.holding:
-                return
-            self.holding = False
-            for chat_id, chat in list(self._chats.items()):
-                await self._flush(chat_id, chat)
+            if self.holding:
+                self.holding = False
+                for chat_id, chat in list(self._chats.items()):
+                    await self._flush(chat_id, chat)
+        # After the flush, not before: a timer already flushing finishes (the lock waited for it).
+        self._cancel_release_timer()
 
     async def resume(self, chat_id: int, after_seq: int) -> int | None:
         """Bring a chat up from the client's cursor without re-sending anything; the cursor reached.
@@ -133,21 +147,21 @@ class OrderedDelivery:
     async def _replay_below_floor(self, chat_id: int, chat: _Chat, after_seq: int) -> None:
         if chat.resync_floor == chat.floor:
             # Already told to page this range over REST; do not read it again for a repeated resume.
-            await self._send("resync_required", {"chat_id": chat_id}, None)
+            await self._send(Reply.RESYNC_REQUIRED, {"chat_id": chat_id}, None)
             return
         rows = await self._fetch(chat_id, after_seq, chat.floor)
         if len(rows) > self._replay_limit:
             chat.resync_floor = chat.floor
-            await self._send("resync_required", {"chat_id": chat_id}, None)
+            await self._send(Reply.RESYNC_REQUIRED, {"chat_id": chat_id}, None)
             return
         for row in rows:
-            await self._send("new_message", row, None)
+            await self._send(ServerEvent.NEW_MESSAGE, row, None)
         chat.floor = after_seq
 
     async def _flush(self, chat_id: int, chat: _Chat) -> None:
         """Send the waiting messages that follow on from the cursor; time a repair for a gap. Locked."""
         while (following := chat.pending.pop(chat.cursor + 1, None)) is not None:
-            await self._send("new_message", *following)
+            await self._send(ServerEvent.NEW_MESSAGE, *following)
             chat.cursor += 1
         for seq in [seq for seq in chat.pending if seq <= chat.cursor]:
             del chat.pending[seq]
@@ -180,7 +194,7 @@ class OrderedDelivery:
                     return
                 for row in rows:
                     if row["seq"] == chat.cursor + 1:
-                        await self._send("new_message", row, None)
+                        await self._send(ServerEvent.NEW_MESSAGE, row, None)
                         chat.cursor += 1
                 # A seq the database does not have (never committed, or erased) is skipped, not awaited.
                 chat.cursor = max(chat.cursor, through)
@@ -188,13 +202,18 @@ class OrderedDelivery:
 
     async def _resync(self, chat_id: int, chat: _Chat) -> None:
         """Too far behind for a socket: say so, then continue from the newest waiting message. Locked."""
-        await self._send("resync_required", {"chat_id": chat_id}, None)
+        await self._send(Reply.RESYNC_REQUIRED, {"chat_id": chat_id}, None)
         newest = max(chat.pending)
         chat.pending = {newest: chat.pending[newest]}
         chat.cursor = chat.floor = newest - 1
         if not self.holding:
             self._cancel_repair(chat)
             await self._flush(chat_id, chat)
+
+    def _cancel_release_timer(self) -> None:
+        if self._release_timer is not None and self._release_timer is not asyncio.current_task():
+            self._release_timer.cancel()
+        self._release_timer = None
 
     @staticmethod
     def _cancel_repair(chat: _Chat) -> None:

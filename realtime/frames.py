@@ -1,6 +1,7 @@
 """WebSocket frame helpers: encoding, the seed's error strings, and close codes."""
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from chatproject.errors import DomainError, error_body
@@ -24,7 +25,7 @@ RATE_LIMITED = "rate limit exceeded"
 _WS_MESSAGES = {"not_chat_member": NOT_MEMBER, "message_empty": EMPTY_CONTENT}
 
 
-def encode(frame_type: str, payload: dict[str, Any]) -> str:
+def encode(frame_type: str, payload: Mapping[str, Any]) -> str:
     """One outgoing frame as JSON text."""
     return json.dumps({"type": frame_type, "payload": payload}, separators=(",", ":"))
 

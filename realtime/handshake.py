@@ -24,18 +24,22 @@ logger = logging.getLogger(__name__)
 try:
     from redis.exceptions import RedisError
 
-    _LAYER_ERRORS: tuple[type[BaseException], ...] = (RedisError, ConnectionError, OSError, TimeoutError)
+    # Errors that mean the channel layer (Redis) is unreachable.
+    LAYER_ERRORS: tuple[type[BaseException], ...] = (RedisError, ConnectionError, OSError, TimeoutError)
 except ImportError:  # pragma: no cover
-    _LAYER_ERRORS = (ConnectionError, OSError, TimeoutError)
+    LAYER_ERRORS = (ConnectionError, OSError, TimeoutError)
 
 
 def is_outage(exc: BaseException) -> bool:
     """Whether `exc` means the database or the channel layer cannot be reached."""
-    return is_database_unavailable(exc) or isinstance(exc, _LAYER_ERRORS)
+    return is_database_unavailable(exc) or isinstance(exc, LAYER_ERRORS)
 
 
-def _subprotocol(scope: dict[str, Any]) -> str | None:
-    # Browsers fail a handshake whose answer does not echo one of the protocols they offered.
+def subprotocol(scope: dict[str, Any]) -> str | None:
+    """The offered protocol to echo on accept: the first that is not a bearer token.
+
+    Browsers fail a handshake whose answer does not echo one of the protocols they offered.
+    """
     for protocol in scope.get("subprotocols", []):
         if not protocol.startswith(BEARER_PROTOCOL_PREFIX):
             return str(protocol)
@@ -65,7 +69,7 @@ class _Handshake:
         await self._send(message)
 
     async def accept(self) -> None:
-        await self.send({"type": "websocket.accept", "subprotocol": _subprotocol(self.scope)})
+        await self.send({"type": "websocket.accept", "subprotocol": subprotocol(self.scope)})
 
     async def try_again_later(self) -> None:
         """Accept if not yet accepted, then close with 1013; the client may already be gone."""

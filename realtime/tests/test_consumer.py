@@ -629,8 +629,8 @@ async def test_first_client_frame_other_than_resume_releases_held_messages_at_on
 
 
 async def test_broadcasts_out_of_order_are_delivered_in_seq_order_without_a_database_replay(monkeypatch):
-    import realtime.consumers
     import realtime.events
+    import realtime.selectors
 
     alice, bob, chat = await pair()
     b, _, _ = await open_socket(bob)
@@ -643,10 +643,10 @@ async def test_broadcasts_out_of_order_are_delivered_in_seq_order_without_a_data
     await send(chat, alice, "second")
     monkeypatch.setattr(realtime.events, "send_to_group", original)
     replays = []
-    original_replay = realtime.consumers._replay_payloads
+    original_replay = realtime.selectors.message_window
     monkeypatch.setattr(
-        realtime.consumers,
-        "_replay_payloads",
+        realtime.selectors,
+        "message_window",
         lambda *args: replays.append(args) or original_replay(*args),
     )
 

@@ -238,3 +238,36 @@ async def test_any_arrival_order_with_duplicates_comes_out_once_in_order(order):
         await h.delivery.offer(message(seq))
     await settle()
     assert h.seqs() == [1, 2, 3, 4, 5]
+
+
+async def test_release_after_sends_held_messages_once_the_time_has_passed():
+    h = Harness(stored=1, holding=True)
+    h.delivery.start(CHAT, 0)
+    await h.delivery.offer(message(1))
+    h.delivery.release_after(WAIT)
+    assert h.seqs() == []
+    await settle()
+    assert h.seqs() == [1]
+    assert not h.delivery.holding
+
+
+async def test_release_before_the_timer_sends_at_once_and_the_timer_sends_nothing_more():
+    h = Harness(stored=1, holding=True)
+    h.delivery.start(CHAT, 0)
+    await h.delivery.offer(message(1))
+    h.delivery.release_after(WAIT)
+    await h.delivery.release()
+    assert h.seqs() == [1]
+    await settle()
+    assert h.sent == [("new_message", 1)]
+
+
+async def test_close_stops_the_release_timer():
+    h = Harness(stored=1, holding=True)
+    h.delivery.start(CHAT, 0)
+    await h.delivery.offer(message(1))
+    h.delivery.release_after(WAIT)
+    h.delivery.close()
+    await settle()
+    assert h.seqs() == []
+    assert h.delivery.holding

@@ -7,7 +7,8 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from chats.tests.factories import group_chat
-from realtime import presence
+from realtime.presence import selectors
+from realtime.presence import store as stores
 from realtime.tests.live import free_port
 
 
@@ -22,8 +23,8 @@ def _short_ttl(settings):
 def store(request, settings):
     """Both implementations must keep the same books (Redis: the test database, flushed per test)."""
     if request.param == "memory":
-        return presence.MemoryPresence()
-    return presence.RedisPresence(settings.REDIS_URL)
+        return stores.MemoryPresence()
+    return stores.RedisPresence(settings.REDIS_URL)
 
 
 def run(coroutine):
@@ -93,14 +94,14 @@ def test_store_add_after_expiry_before_sweep_is_not_first(store):
 @pytest.mark.django_db
 def test_online_user_ids_shows_everyone_offline_when_redis_is_unreachable(settings):
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
-    assert presence.online_user_ids([1, 2]) == set()
+    assert selectors.online_user_ids([1, 2]) == set()
 
 
 @pytest.mark.django_db
 def test_get_chat_answers_200_with_everyone_offline_when_redis_is_unreachable(settings, make_client):
     owner, member = UserFactory(), UserFactory()
     chat = group_chat(owner, member)
-    run(presence.store().add(member.pk, "a"))
+    run(stores.current().add(member.pk, "a"))
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
 
     response = make_client(owner).get(f"/api/chats/{chat.pk}")
@@ -118,10 +119,10 @@ def test_get_chat_costs_fixed_queries_and_one_redis_round_trip(
     owner, *members = UserFactory.create_batch(count)
     chat = group_chat(owner, *members)
     for member in members[::2]:
-        run(presence.store().add(member.pk, f"socket-{member.pk}"))
+        run(stores.current().add(member.pk, f"socket-{member.pk}"))
     client = make_client(owner)
     client.get(f"/api/chats/{chat.pk}")  # loads the Lua script once
-    redis_client = presence.store()._sync
+    redis_client = stores.current()._sync
     commands = []
     original = redis_client.execute_command
     monkeypatch.setattr(

@@ -1,6 +1,6 @@
-"""Who is online: a user is online while at least one of their sockets is open, in any process.
+"""Presence bookkeeping: the Redis and in-memory stores of open sockets, and the Lua scripts behind them.
 
-With Redis (REDIS_URL set), two sorted sets under one hash tag (so a Redis Cluster keeps them in one slot):
+A user is online while at least one of their sockets is open, in any process. With Redis (REDIS_URL set), two sorted sets under one hash tag (so a Redis Cluster keeps them in one slot):
 
 - `{chat:presence}:conn:<user_id>`: one member per open socket (its channel name), scored with the
   time that socket's entry expires;
@@ -13,9 +13,6 @@ held by a dead process. Every transition (first socket opened, last socket close
 expired) is decided inside one Lua script that uses Redis's clock, so exactly one process announces
 it and the processes' own clocks do not matter.
 
-An announcement is a `presence {user_id, online}` frame sent to every chat group of the user; a
-socket relays each change once, however many chats it shares with that user (see the consumer).
-
 Without Redis (`make run`), the same bookkeeping lives in this process's memory.
 """
 
@@ -24,22 +21,15 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from typing import Any, Protocol
 
 import redis
 import redis.asyncio as aioredis
-from channels.layers import get_channel_layer
 from django.conf import settings
-
-from chats.selectors import chat_ids_for_user_id, chat_ids_with_members_at_most
-from realtime.events import layer_message
-from realtime.groups import chat_group
-from realtime.threads import in_db_thread
 
 logger = logging.getLogger(__name__)
 
-EVENT = "presence"
 KEY_PREFIX = "{chat:presence}"
 USERS_KEY = f"{KEY_PREFIX}:users"
 CONN_KEY_PREFIX = f"{KEY_PREFIX}:conn:"
@@ -303,7 +293,7 @@ _stores: dict[str, PresenceStore] = {}
 _stores_lock = threading.Lock()
 
 
-def store() -> PresenceStore:
+def current() -> PresenceStore:
     """The store for the current settings: Redis when REDIS_URL is set, else this process's memory."""
     url = settings.REDIS_URL
     with _stores_lock:
@@ -311,118 +301,3 @@ def store() -> PresenceStore:
         if found is None:
             found = _stores[url] = RedisPresence(url) if url else MemoryPresence()
         return found
-
-
-def presence_payload(*, user_id: int, online: bool) -> dict[str, Any]:
-    """The `presence` frame's payload."""
-    return {"user_id": user_id, "online": online}
-
-
-def online_user_ids(user_ids: Collection[int]) -> set[int]:
-    """Which of these users are online now: one Redis round trip whatever their number.
-
-    When Redis cannot be reached, nobody is shown online (logged): a read must not fail on presence.
-    """
-    try:
-        return store().online(user_ids)
-    except REDIS_ERRORS as exc:
-        logger.warning("presence unavailable, showing everyone offline: %s", exc)
-        return set()
-
-
-def _announced_chat_ids(user_id: int, chat_ids: Iterable[int] | None) -> list[int]:
-    """The user's chats (looked up when `chat_ids` is None) small enough to announce presence in."""
-    ids = chat_ids_for_user_id(user_id=user_id) if chat_ids is None else list(chat_ids)
-    return chat_ids_with_members_at_most(chat_ids=ids, max_members=settings.PRESENCE_FANOUT_MAX_MEMBERS)
-
-
-async def announce(user_id: int, online: bool, chat_ids: Iterable[int] | None = None) -> None:
-    """Send `presence` to the user's chat groups of at most PRESENCE_FANOUT_MAX_MEMBERS members.
-
-    A change goes to every member of every chat: in a room of N members that all connect, N * N
-    frames. Past the limit that storm would crowd out the messages themselves, so large rooms get no
-    presence frames; their members' `online` is in GET /api/chats/{id}. (`chat_ids` is looked up
-    when None.)
-    """
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    chat_ids = await in_db_thread(_announced_chat_ids)(user_id, chat_ids)
-    payload = presence_payload(user_id=user_id, online=online)
-    for chat_id in chat_ids:
-        group = chat_group(chat_id)
-        await layer.group_send(group, layer_message(group, EVENT, payload))
-
-
-# --- this process's sockets and their heartbeat ---------------------------------------------
-
-# Per event loop: conn -> user id of the sockets open here, and the heartbeat task refreshing them.
-_local: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, int]]" = weakref.WeakKeyDictionary()
-_tasks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _sockets() -> dict[str, int]:
-    loop = asyncio.get_running_loop()
-    sockets = _local.get(loop)
-    if sockets is None:
-        sockets = _local[loop] = {}
-    return sockets
-
-
-async def socket_opened(*, user_id: int, conn: str, chat_ids: Collection[int]) -> None:
-    """Count an open socket; if it is the user's first anywhere, announce them online.
-
-    Presence failures are logged, never raised: the socket works without it.
-    """
-    sockets = _sockets()
-    sockets[conn] = user_id
-    loop = asyncio.get_running_loop()
-    task = _tasks.get(loop)
-    if task is None or task.done():
-        _tasks[loop] = loop.create_task(_heartbeat(sockets))
-    try:
-        if await store().add(user_id, conn):
-            await announce(user_id, True, chat_ids)
-    except REDIS_ERRORS as exc:
-        logger.warning("presence: could not register a socket of user %s: %s", user_id, exc)
-
-
-async def socket_closed(*, user_id: int, conn: str, chat_ids: Collection[int]) -> None:
-    """Forget a socket; if it was the user's last anywhere, announce them offline.
-
-    If Redis is unreachable, the entry expires after PRESENCE_TTL_SECONDS and a sweep announces it.
-    """
-    if _sockets().pop(conn, None) is None:
-        return  # never counted (the connect did not get that far)
-    try:
-        if await store().remove(user_id, conn):
-            await announce(user_id, False, chat_ids)
-    except REDIS_ERRORS as exc:
-        logger.warning("presence: could not unregister a socket of user %s: %s", user_id, exc)
-
-
-async def heartbeat_once(sockets: dict[str, int]) -> None:
-    """Refresh this process's sockets, re-add any a sweep dropped, and announce expired users offline."""
-    current = store()
-    missing = await current.refresh(dict(sockets))
-    # A socket missing from the store while still open here: this process stalled past the TTL and
-    # another one swept it. Checked after the await: a socket closed meanwhile must not come back.
-    for conn in missing:
-        user_id = sockets.get(conn)
-        if user_id is not None and await current.add(user_id, conn):
-            await announce(user_id, True)
-    for user_id in await current.sweep():
-        await announce(user_id, False)
-
-
-async def _heartbeat(sockets: dict[str, int]) -> None:
-    while sockets:
-        await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
-        try:
-            await heartbeat_once(sockets)
-        except REDIS_ERRORS as exc:
-            logger.warning("presence heartbeat failed: %s", exc)
-        except Exception:
-            logger.exception("presence heartbeat failed")
