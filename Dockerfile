@@ -14,7 +14,8 @@ RUN groupadd --system app && useradd --system --gid app --no-create-home --shell
 
 # Requirements first, so code changes reuse the installed-packages layer.
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+# A lock with hashes (`make lock`): pip checks every file it downloads against them.
+RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
 

@@ -259,7 +259,10 @@ def test_dockerfile_runs_as_non_root_user(docker_commands: list[Any]) -> None:
 
 
 def test_dockerfile_installs_requirements(docker_commands: list[Any]) -> None:
-    assert any(c.cmd == "RUN" and "pip install -r requirements.txt" in c.value[0] for c in docker_commands)
+    assert any(
+        c.cmd == "RUN" and "pip install --require-hashes -r requirements.txt" in c.value[0]
+        for c in docker_commands
+    )
 
 
 def test_dockerfile_collects_static_with_a_build_only_secret(docker_commands: list[Any]) -> None:
