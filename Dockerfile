@@ -23,6 +23,11 @@ COPY . .
 # build-only value in this one command, never an ENV that would outlive the build.
 RUN SECRET_KEY=build-only-collectstatic-not-a-secret DEBUG=0 python manage.py collectstatic --noinput -v0
 
+# Uploads (MEDIA_ROOT) are the one thing the app writes: a directory of its own. Compose mounts the
+# `media` volume here, and a new named volume starts as a copy of this directory, owner included.
+ENV MEDIA_ROOT=/app/media
+RUN mkdir -p /app/media && chown app:app /app/media
+
 USER app
 
 EXPOSE 8000
