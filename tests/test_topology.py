@@ -19,16 +19,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from django.conf import settings
+from django.utils import timezone
 from websockets.asyncio.client import connect
 
 from accounts.tests.factories import UserFactory
 from chats import services as chat_services
+from messaging.models import Attachment
 from realtime.tests.live import database_url, free_port, receive_frame
 from realtime.tests.wsclient import access_token
 
@@ -50,14 +53,14 @@ def nginx_binary() -> str:
     return binary
 
 
-def compose_web() -> dict[str, Any]:
-    """The `web` service of docker-compose.yml (merge keys resolved)."""
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
+def compose_service(name: str = "web") -> dict[str, Any]:
+    """A service of docker-compose.yml (merge keys resolved)."""
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][name]
 
 
 def web_command(port: int) -> list[str]:
     """compose's web command, with the container's `python`, interface and port made local."""
-    command = list(compose_web()["command"])
+    command = list(compose_service()["command"])
     assert command[:3] == ["python", "-m", "chatproject.serve"], command
     command[0] = sys.executable
     command[command.index("--host") + 1] = "127.0.0.1"
@@ -65,8 +68,8 @@ def web_command(port: int) -> list[str]:
     return command
 
 
-def web_environment(media_root: Path) -> dict[str, str]:
-    """compose's web environment: the wiring Docker provides (addresses, volume, secrets) replaced."""
+def service_environment(media_root: Path, service: str = "web") -> dict[str, str]:
+    """A compose service's environment: the wiring Docker provides (addresses, volume, secrets) replaced."""
     local = {
         "SECRET_KEY": settings.SECRET_KEY,
         "DATABASE_URL": database_url(),
@@ -74,7 +77,7 @@ def web_environment(media_root: Path) -> dict[str, str]:
         "MEDIA_ROOT": str(media_root),
     }
     env: dict[str, str] = {}
-    for name, value in compose_web()["environment"].items():
+    for name, value in compose_service(service)["environment"].items():
         if name in local:
             env[name] = local[name]
         else:
@@ -115,6 +118,7 @@ class Topology:
 
     port: int
     replicas: list[Replica]
+    media: Path
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
@@ -170,7 +174,7 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
     binary = nginx_binary()
     media = tmp_path / "media"
     media.mkdir()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DEBUG": "0", **web_environment(media)}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DEBUG": "0", **service_environment(media)}
     replicas: list[Replica] = []
     nginx: subprocess.Popen[bytes] | None = None
     try:
@@ -198,7 +202,7 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
             stderr=subprocess.DEVNULL,
         )
         wait_healthy(port, nginx, tmp_path / "error.log")
-        yield Topology(port, replicas)
+        yield Topology(port, replicas, media)
     finally:
         if nginx is not None:
             stop(nginx)
@@ -299,3 +303,30 @@ def test_replicas_log_the_client_that_nginx_saw_never_a_forged_header(topology):
     lines = [line for replica in topology.replicas for line in replica.lines("GET /healthz")]
     assert len([line for line in lines if line.startswith(f"{CLIENT_ADDRESS}:")]) == 1, lines
     assert not [line for line in lines if "203.0.113.9" in line], lines
+
+
+def test_the_maintenance_service_deletes_an_abandoned_upload_from_the_shared_media(topology, pair):
+    alice, _, _ = pair
+    body, content_type = multipart("file", "dot.png", PNG)
+    headers = {"Authorization": f"Bearer {access_token(alice)}", "Content-Type": content_type}
+    status, reply = topology.request("POST", "/api/attachments", body, headers)
+    assert status == 201, reply
+    upload = Attachment.objects.get(pk=json.loads(reply)["id"])
+    stored = topology.media / upload.file.name
+    assert stored.read_bytes() == PNG
+    age = timedelta(hours=settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS + 1)
+    Attachment.objects.filter(pk=upload.pk).update(created_at=timezone.now() - age)
+
+    # compose's maintenance command and environment, for one round.
+    command = [
+        sys.executable if part == "python" else part for part in compose_service("maintenance")["command"]
+    ]
+    env = {**os.environ, "DEBUG": "0", **service_environment(topology.media, "maintenance")}
+    result = subprocess.run(
+        [*command, "--once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "attachments: deleted 1 unsent attachment(s)" in result.stdout.splitlines()
+    assert not Attachment.objects.filter(pk=upload.pk).exists()
+    assert not stored.exists()
