@@ -362,7 +362,7 @@ def test_readme_quotes_the_makefiles_defaults() -> None:
         assert "".join(address) in readme
 
 
-@pytest.mark.parametrize("target", ["run", "test", "lint"])
+@pytest.mark.parametrize("target", ["run", "test", "lint", "lock"])
 def test_readme_make_targets_exist_in_makefile(target: str) -> None:
     assert re.search(rf"^{target}:", (ROOT / "Makefile").read_text(), re.MULTILINE)
     assert f"make {target}" in (ROOT / "README.md").read_text()
