@@ -3,8 +3,8 @@
 Every job is idempotent (running it twice, or after a crash halfway, is harmless) and takes a
 PostgreSQL advisory lock for its run, so several maintenance runners never do the same work at once:
 a runner that finds a job's lock held skips that job until its next round. Stale presence entries need
-no job here: every web process's heartbeat already sweeps the entries of dead processes
-(realtime.presence).
+no job here: reads compare expiries with Redis's clock, per-socket keys expire by themselves, and every
+web process's heartbeat sweeps the index (realtime.presence).
 """
 
 import io
