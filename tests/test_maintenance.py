@@ -5,13 +5,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -25,6 +25,7 @@ from messaging import services as messaging_services
 from messaging.models import Attachment
 from realtime.models import WsTicket
 from realtime.services import ws_ticket_issue
+from realtime.tests.live import database_url
 
 REPO = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
@@ -156,21 +157,24 @@ def test_a_failing_job_fails_the_round_after_the_others_ran(user, monkeypatch):
     assert not WsTicket.objects.exists()
 
 
-def test_the_loop_runs_rounds_until_sigterm_then_exits_cleanly(db):
+def test_the_loop_runs_rounds_until_sigterm_then_exits_cleanly(db, tmp_path):
     # A real process on the test database, as the compose `maintenance` service runs it.
-    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + django_settings.DATABASES["default"]["NAME"]
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "0", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "manage.py", "run_maintenance", "--interval", "0.2"]
-    process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    output = tmp_path / "out.log"
+    rounds = 2 * len(maintenance.JOBS)
+    with output.open("w") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(2 * len(maintenance.JOBS))]
+        deadline = time.monotonic() + 60
+        while len(output.read_text().splitlines()) < rounds and process.poll() is None:
+            assert time.monotonic() < deadline, output.read_text()
+            time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0, process.stderr.read() if process.stderr else ""
+        assert process.wait(timeout=30) == 0, output.read_text()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert [line.split(":")[0] for line in lines] == [job.name for job in maintenance.JOBS] * 2
+    lines = output.read_text().splitlines()
+    assert [line.split(":")[0] for line in lines[:rounds]] == [job.name for job in maintenance.JOBS] * 2
