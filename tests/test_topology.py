@@ -30,6 +30,7 @@ from django.utils import timezone
 from websockets.asyncio.client import connect
 
 from accounts.tests.factories import UserFactory
+from chatproject.transport_limits import body_limit
 from chats import services as chat_services
 from messaging.models import Attachment
 from realtime.tests.live import database_url, free_port, receive_frame
@@ -330,3 +331,14 @@ def test_the_maintenance_service_deletes_an_abandoned_upload_from_the_shared_med
     assert "attachments: deleted 1 unsent attachment(s)" in result.stdout.splitlines()
     assert not Attachment.objects.filter(pk=upload.pk).exists()
     assert not stored.exists()
+
+
+def test_nginx_refuses_a_body_over_the_apps_limit_with_the_apps_json(topology):
+    limit, body = body_limit(b"/api/register")
+    status, reply = topology.request(
+        "POST", "/api/register", b"x" * (limit + 1), {"Content-Type": "application/json"}
+    )
+
+    assert (status, json.loads(reply)) == (413, body)
+    # nginx answered: neither replica saw the request.
+    assert topology.logged("POST /api/register", 0) == [0, 0]
