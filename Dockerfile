@@ -14,13 +14,19 @@ RUN groupadd --system app && useradd --system --gid app --no-create-home --shell
 
 # Requirements first, so code changes reuse the installed-packages layer.
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+# A lock with hashes (`make lock`): pip checks every file it downloads against them.
+RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
 
 # collectstatic imports settings, which insist on a SECRET_KEY when DEBUG is off: give it a
 # build-only value in this one command, never an ENV that would outlive the build.
 RUN SECRET_KEY=build-only-collectstatic-not-a-secret DEBUG=0 python manage.py collectstatic --noinput -v0
+
+# Uploads (MEDIA_ROOT) are the one thing the app writes: a directory of its own. Compose mounts the
+# `media` volume here, and a new named volume starts as a copy of this directory, owner included.
+ENV MEDIA_ROOT=/app/media
+RUN mkdir -p /app/media && chown app:app /app/media
 
 USER app
 

@@ -47,3 +47,10 @@ def ws_ticket_consume(*, ticket: str) -> tuple[User, datetime] | None:
     if deleted != 1 or row.expires_at <= timezone.now() or not row.user.is_active:
         return None
     return row.user, row.access_expires_at
+
+
+@transaction.atomic
+def ws_tickets_delete_expired() -> int:
+    """Delete the tickets past their expiry (used or not); returns how many. Idempotent."""
+    deleted, _ = WsTicket.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted

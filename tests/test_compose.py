@@ -17,7 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
-APP_SERVICES = ("migrate", "web")
+APP_SERVICES = ("migrate", "web", "maintenance")
 # Inside a container the app must listen on every interface, or the proxy cannot reach it; WORKERS
 # Daphne processes share the port (chatproject/serve.py). The frame limit matches
 # settings.WS_MAX_FRAME_BYTES, so Daphne itself closes oversized frames with 1009.
@@ -33,6 +33,9 @@ DAPHNE = [
     "--websocket-max-message-size",
     "65536",
 ]
+# Behind nginx, and only there, Daphne takes the client's address and scheme from X-Forwarded-For/-Proto.
+WEB = [*DAPHNE, "--proxy-headers"]
+MEDIA = "/app/media"
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$")
 # Any proxy a download might use points at a closed local port: validation must not need the network.
 OFFLINE_ENV = {
@@ -117,8 +120,8 @@ def test_compose_depends_on_names_only_defined_services(services: dict[str, Any]
 # --- Services and start order -------------------------------------------------------------------
 
 
-def test_compose_defines_database_cache_migrate_web_and_proxy(services: dict[str, Any]) -> None:
-    assert {"db", "redis", "migrate", "web", "proxy"} <= set(services)
+def test_compose_defines_database_cache_migrate_web_maintenance_and_proxy(services: dict[str, Any]) -> None:
+    assert {"db", "redis", "migrate", "web", "maintenance", "proxy"} <= set(services)
 
 
 def test_compose_pins_postgres_16_and_redis_7(services: dict[str, Any]) -> None:
@@ -141,13 +144,59 @@ def test_migrate_runs_migrations_once_db_is_healthy(services: dict[str, Any]) ->
     assert migrate["restart"] == "no"
 
 
-def test_web_serves_with_daphne_on_port_8000(services: dict[str, Any]) -> None:
-    assert services["web"]["command"] == DAPHNE
+def test_web_serves_with_daphne_on_port_8000_reading_the_proxys_headers(services: dict[str, Any]) -> None:
+    assert services["web"]["command"] == WEB
 
 
-def test_migrate_and_web_run_the_same_image(services: dict[str, Any]) -> None:
-    assert services["migrate"]["image"] == services["web"]["image"]
-    assert services["migrate"]["build"] == services["web"]["build"] == "."
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_run_the_same_image(services: dict[str, Any], name: str) -> None:
+    assert services[name]["image"] == services["web"]["image"]
+    assert services[name]["build"] == "."
+
+
+def test_maintenance_runs_the_scheduled_jobs_once_migrated(services: dict[str, Any]) -> None:
+    maintenance = services["maintenance"]
+    assert maintenance["command"][:3] == ["python", "manage.py", "run_maintenance"]
+    assert "--once" not in maintenance["command"]
+    assert maintenance["depends_on"] == {
+        "migrate": {"condition": "service_completed_successfully"},
+        "db": {"condition": "service_healthy"},
+    }
+    assert maintenance["restart"] == "unless-stopped"
+    assert "ports" not in maintenance
+
+
+# --- Media: one volume, writable by the app, shared by every replica ----------------------------
+
+
+@pytest.mark.parametrize("name", ["web", "maintenance"])
+def test_web_and_maintenance_mount_the_media_volume_at_media_root(
+    services: dict[str, Any], name: str
+) -> None:
+    assert services[name]["environment"]["MEDIA_ROOT"] == MEDIA
+    assert f"media:{MEDIA}" in services[name]["volumes"]
+
+
+def test_media_is_a_named_volume_so_replicas_share_it_and_it_outlives_containers(
+    compose: dict[str, Any],
+) -> None:
+    # A named volume, not a bind mount or a tmpfs: `--scale web=N` mounts the one volume in each replica.
+    assert "media" in compose["volumes"]
+    assert not (compose["volumes"]["media"] or {}).get("external")
+
+
+def test_dockerfile_creates_media_root_owned_by_the_app_user_before_dropping_root(
+    docker_commands: list[Any],
+) -> None:
+    # A new named volume is seeded from the image's directory, owner included: `app` can write uploads.
+    names = [c.cmd for c in docker_commands]
+    user_at = max(i for i, name in enumerate(names) if name == "USER")
+    runs = [(i, c.value[0]) for i, c in enumerate(docker_commands) if c.cmd == "RUN"]
+    made = [i for i, run in runs if f"mkdir -p {MEDIA}" in run and f"chown app:app {MEDIA}" in run]
+    assert made
+    assert made[0] < user_at
+    assert docker_commands[user_at].value[0] == "app"
+    assert any(c.cmd == "ENV" and f"MEDIA_ROOT={MEDIA}" in c.original for c in docker_commands)
 
 
 # --- Health checks ------------------------------------------------------------------------------
@@ -239,9 +288,15 @@ def test_proxy_forwards_http_and_websocket_upgrade_to_web_service(services: dict
     assert "proxy_set_header Connection $connection_upgrade;" in conf
 
 
-def test_compose_trusts_one_proxy_for_client_addresses(services: dict[str, Any]) -> None:
-    # Without it every client shares nginx's address, and so one throttle bucket.
-    assert services["web"]["environment"]["NUM_PROXIES"] == "${NUM_PROXIES:-1}"
+def test_client_address_is_decided_once_by_daphne_from_the_header_nginx_sets(
+    services: dict[str, Any],
+) -> None:
+    # nginx writes X-Forwarded-For (one address, a client's own header dropped); Daphne's --proxy-headers
+    # makes it REMOTE_ADDR; throttles then read REMOTE_ADDR and must not count proxies again.
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
+    assert "--proxy-headers" in services["web"]["command"]
+    assert services["web"]["environment"]["NUM_PROXIES"] == "0"
 
 
 # --- Dockerfile ---------------------------------------------------------------------------------
@@ -259,7 +314,10 @@ def test_dockerfile_runs_as_non_root_user(docker_commands: list[Any]) -> None:
 
 
 def test_dockerfile_installs_requirements(docker_commands: list[Any]) -> None:
-    assert any(c.cmd == "RUN" and "pip install -r requirements.txt" in c.value[0] for c in docker_commands)
+    assert any(
+        c.cmd == "RUN" and "pip install --require-hashes -r requirements.txt" in c.value[0]
+        for c in docker_commands
+    )
 
 
 def test_dockerfile_collects_static_with_a_build_only_secret(docker_commands: list[Any]) -> None:
@@ -274,6 +332,7 @@ def test_dockerfile_exposes_8000_and_serves_with_daphne(docker_commands: list[An
     assert [c.value for c in docker_commands if c.cmd == "EXPOSE"] == [("8000",)]
     cmd = [c for c in docker_commands if c.cmd == "CMD"]
     assert cmd[-1].json
+    # The image alone has no proxy in front: it must not believe a client's X-Forwarded-For.
     assert list(cmd[-1].value) == DAPHNE
 
 
@@ -303,7 +362,7 @@ def test_readme_quotes_the_makefiles_defaults() -> None:
         assert "".join(address) in readme
 
 
-@pytest.mark.parametrize("target", ["run", "test", "lint"])
+@pytest.mark.parametrize("target", ["run", "test", "lint", "lock"])
 def test_readme_make_targets_exist_in_makefile(target: str) -> None:
     assert re.search(rf"^{target}:", (ROOT / "Makefile").read_text(), re.MULTILINE)
     assert f"make {target}" in (ROOT / "README.md").read_text()
