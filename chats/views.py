@@ -13,7 +13,7 @@ from accounts.models import User
 from chatproject import converters
 from chatproject.fields import BIGINT_MAX
 from chatproject.schema import INVALID_JSON, UNAUTHORIZED, error_response
-from chats import selectors, services
+from chats import access, inbox, selectors, services
 from chats.payloads import (
     ChatDetailPayloadSerializer,
     ChatListPayloadSerializer,
@@ -137,7 +137,7 @@ class ChatViewSet(viewsets.ViewSet):
     )
     def list(self, request: Request) -> Response:
         """The caller's chats with their newest message and unread count, most recently active first."""
-        return Response(chat_list_payload(selectors.chat_list_for_user(user=_user(request))))
+        return Response(chat_list_payload(inbox.chat_list_for_user(user=_user(request))))
 
     @extend_schema(
         operation_id="chats_create_private",
@@ -343,7 +343,7 @@ class ChatViewSet(viewsets.ViewSet):
         data.is_valid(raise_exception=True)
         user = _user(request)
         last_read = services.chat_mark_read(chat_id=pk, user=user, seq=data.validated_data["seq"])
-        member = selectors.membership_get(chat_id=pk, user=user)
+        member = access.access_membership(chat_id=pk, user=user)
         return Response(
             read_state_payload(
                 chat_id=member.chat_id,

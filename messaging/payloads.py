@@ -10,9 +10,9 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from chatproject.fields import iso_datetime
+from messaging.attachments.uploads import EXTENSIONS
 from messaging.models import CLIENT_ID_MAX_LENGTH, REACTION_EMOJI_MAX_LENGTH, Attachment, Message
 from messaging.selectors import reaction_summary
-from messaging.uploads import EXTENSIONS
 
 
 def message_payload(message: Message) -> dict[str, Any]:

@@ -25,6 +25,9 @@ from chatproject import converters
 from chatproject.fields import BIGINT_MAX
 from chatproject.schema import RETRY_AFTER, SEND_BUDGET_SPENT, THROTTLED, UNAUTHORIZED, error_response
 from messaging import selectors, services
+from messaging.attachments import selectors as attachment_selectors
+from messaging.attachments import services as attachment_services
+from messaging.attachments.uploads import EXTENSIONS, INLINE_TYPES, UploadLimitHandler
 from messaging.errors import AttachmentNotFoundError, InvalidUploadError
 from messaging.models import Attachment, Message
 from messaging.payloads import (
@@ -46,7 +49,6 @@ from messaging.serializers import (
     MessageSendSerializer,
     ReactionAddSerializer,
 )
-from messaging.uploads import EXTENSIONS, INLINE_TYPES, UploadLimitHandler
 
 logger = logging.getLogger(__name__)
 # Read and sent at a time by a download.
@@ -472,7 +474,9 @@ class AttachmentUploadView(APIView):
         except ParseError as exc:
             raise InvalidUploadError() from exc
         data.is_valid(raise_exception=True)
-        attachment = services.attachment_upload(uploader=_user(request), file=data.validated_data["file"])
+        attachment = attachment_services.attachment_upload(
+            uploader=_user(request), file=data.validated_data["file"]
+        )
         return Response(attachment_payload(attachment), status=status.HTTP_201_CREATED)
 
 
@@ -514,7 +518,7 @@ class AttachmentDownloadView(APIView):
     )
     def get(self, request: Request, pk: int) -> HttpResponseBase:
         """The file, to members of the chat it was sent in (or its uploader before it is sent)."""
-        attachment = selectors.attachment_get_for_download(attachment_id=pk, user=_user(request))
+        attachment = attachment_selectors.attachment_get_for_download(attachment_id=pk, user=_user(request))
         return _attachment_response(attachment)
 
 

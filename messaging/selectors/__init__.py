@@ -1,0 +1,31 @@
+"""Message reads, one sub-module per sub-domain: `history`, `changes` (the change feed), `reactions`, `search`.
+
+Attachment reads live in messaging.attachments.selectors. The names below are the public selectors,
+re-exported so that `from messaging import selectors; selectors.message_history(...)` stays the one call shape.
+"""
+
+from messaging.selectors.changes import messages_changed
+from messaging.selectors.history import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    clamp_limit,
+    message_get_for_member,
+    message_history,
+    messages_after,
+)
+from messaging.selectors.reactions import ReactionCount, reaction_summary, reactions_attach
+from messaging.selectors.search import message_search
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "ReactionCount",
+    "clamp_limit",
+    "message_get_for_member",
+    "message_history",
+    "message_search",
+    "messages_after",
+    "messages_changed",
+    "reaction_summary",
+    "reactions_attach",
+]
