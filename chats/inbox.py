@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from chats.models import Chat, ChatMember
+from chats.selectors import unread_count
 from messaging.attachments.selectors import attachments_attach
 from messaging.models import Message
 
@@ -26,7 +27,7 @@ class ChatListEntry:
     @property
     def unread_count(self) -> int:
         """Messages after the user's read marker (their own sends move the marker)."""
-        return max(self.chat.last_seq - self.last_read_seq, 0)
+        return unread_count(last_seq=self.chat.last_seq, last_read_seq=self.last_read_seq)
 
 
 def chat_list_for_user(*, user: User) -> list[ChatListEntry]:

@@ -10,6 +10,11 @@ from chats.errors import NotChatMemberError
 from chats.models import Chat, ChatMember
 
 
+def unread_count(*, last_seq: int, last_read_seq: int) -> int:
+    """Messages after a read marker: the chat's last seq minus the marker, never below 0 (own sends move it)."""
+    return max(last_seq - last_read_seq, 0)
+
+
 def chat_ids_for_user(*, user: User) -> list[int]:
     """Ids of every chat the user is a member of."""
     return list(ChatMember.objects.filter(user=user).values_list("chat_id", flat=True))

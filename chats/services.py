@@ -62,6 +62,15 @@ def chat_take_next_seq(*, chat_id: int, user: User, now: datetime) -> int:
     return int(row[0])
 
 
+def member_read_own_send(*, chat_id: int, user: User, seq: int) -> None:
+    """Move the sender's read marker to their own new message: your own message is not unread.
+
+    For messaging's message_send, in its transaction (it holds the chat row lock); no broadcast, as the
+    `new_message` itself tells the sender's sockets.
+    """
+    ChatMember.objects.filter(chat_id=chat_id, user=user, last_read_seq__lt=seq).update(last_read_seq=seq)
+
+
 def _clean_name(name: str) -> str:
     text = name.strip() if isinstance(name, str) else ""
     if not text or len(name) > NAME_MAX_LENGTH:

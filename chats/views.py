@@ -348,6 +348,6 @@ class ChatViewSet(viewsets.ViewSet):
             read_state_payload(
                 chat_id=member.chat_id,
                 last_read_seq=last_read,
-                unread_count=max(member.chat.last_seq - last_read, 0),
+                unread_count=selectors.unread_count(last_seq=member.chat.last_seq, last_read_seq=last_read),
             )
         )

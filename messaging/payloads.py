@@ -138,6 +138,13 @@ def message_deleted_payload(message: Message) -> dict[str, Any]:
     return {"id": message.pk, "chat_id": message.chat_id, "seq": message.seq, "version": message.version}
 
 
+def message_change_event(message: Message) -> tuple[str, dict[str, Any]]:
+    """(event, payload) that brings a socket up to date with a message's latest change: tombstones as `message_deleted`."""
+    if message.deleted_at is not None:
+        return "message_deleted", message_deleted_payload(message)
+    return "message_updated", message_payload(message)
+
+
 def reaction_event_payload(message: Message, *, user_id: int, emoji: str, count: int) -> dict[str, Any]:
     """`reaction_added` / `reaction_removed` event: who changed which emoji, and its new count."""
     return {

@@ -27,7 +27,7 @@ from chatproject.errors import DomainError
 from chatproject.fields import iso_datetime
 from chats.selectors import chat_cursors_for_user, chat_last_seq_for_member
 from chats.services import chat_mark_read
-from messaging.payloads import message_deleted_payload, message_payload
+from messaging.payloads import message_change_event, message_payload
 from messaging.selectors import messages_after, messages_changed
 from messaging.services import message_delete, message_edit, message_send
 from realtime import frames, limits, presence, watchdog
@@ -530,9 +530,7 @@ def _change_frames(
 ) -> list[tuple[str, dict[str, Any]]]:
     """(frame type, payload) for each change after since_version: tombstones as message_deleted."""
     return [
-        ("message_deleted", message_deleted_payload(m))
-        if m.deleted_at is not None
-        else ("message_updated", message_payload(m))
+        message_change_event(m)
         for m in messages_changed(
             chat_id=chat_id,
             user=user,

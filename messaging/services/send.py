@@ -5,8 +5,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chatproject.fields import is_bigint_id
-from chats.models import ChatMember
-from chats.services import chat_take_next_seq
+from chats.services import chat_take_next_seq, member_read_own_send
 from messaging.access import actor_lock_active
 from messaging.attachments.services import attachment_ids_check, attachments_claim
 from messaging.budget import send_budget
@@ -104,7 +103,6 @@ def _store_message(
         has_attachments=bool(attachment_ids),
     )
     attachments_claim(message=message, uploader=sender, attachment_ids=attachment_ids)
-    # Your own message is not unread: sending reads the chat up to it.
-    ChatMember.objects.filter(chat_id=chat_id, user=sender, last_read_seq__lt=seq).update(last_read_seq=seq)
+    member_read_own_send(chat_id=chat_id, user=sender, seq=seq)
     broadcast_on_commit(chat_group(chat_id), "new_message", message_payload(message))
     return message
