@@ -12,8 +12,8 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 from chats.models import Chat, ChatMember
 from chats.selectors import unread_count
-from messaging.attachments.selectors import attachments_attach
 from messaging.models import Message
+from messaging.selectors import messages_load_details
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ def chat_list_for_user(*, user: User) -> list[ChatListEntry]:
                 chat__memberships__user=user, seq=F("chat__last_seq"), deleted_at__isnull=True
             )
         )
-        attachments_attach(newest)  # one more query for all chats' last messages
+        # Attachments and reactions for all chats' last messages at once (none when none carry any).
+        messages_load_details(newest)
         last_messages = {message.chat_id: message for message in newest}
     return [
         ChatListEntry(

@@ -12,11 +12,14 @@ from rest_framework import serializers
 from chatproject.fields import iso_datetime
 from messaging.attachments.uploads import EXTENSIONS
 from messaging.models import CLIENT_ID_MAX_LENGTH, REACTION_EMOJI_MAX_LENGTH, Attachment, Message
-from messaging.selectors import reaction_summary
 
 
 def message_payload(message: Message) -> dict[str, Any]:
-    """The seed's message shape plus seq, edited_at, reply_to and client_id."""
+    """The seed's message shape plus seq, edited_at, reply_to and client_id.
+
+    A pure function of the row and its loaded details (messages_load_details, or the service that
+    returned it): it never queries.
+    """
     return {
         "id": message.pk,
         "chat_id": message.chat_id,
@@ -32,14 +35,8 @@ def message_payload(message: Message) -> dict[str, Any]:
         "version": message.version,
         "reactions": reactions_payload(message),
         # --- attachments ---
-        "attachments": [attachment_payload(attachment) for attachment in message_attachments(message)],
+        "attachments": [attachment_payload(attachment) for attachment in message.attachment_list],
     }
-
-
-def message_attachments(message: Message) -> list[Attachment]:
-    """The message's attachments: those selectors.attachments_attach kept, else read now (one query)."""
-    kept: list[Attachment] | None = getattr(message, "attachment_list", None)
-    return kept if kept is not None else list(message.attachments.order_by("pk"))
 
 
 def message_list_payload(messages: list[Message]) -> dict[str, Any]:
@@ -129,7 +126,7 @@ def reactions_payload(message: Message) -> list[dict[str, Any]]:
     """[{"emoji", "count"[, "me"]}], first-chosen emoji first; `me` only when counted for a viewer."""
     return [
         {"emoji": item.emoji, "count": item.count, **({} if item.me is None else {"me": item.me})}
-        for item in reaction_summary(message)
+        for item in message.reaction_counts
     ]
 
 

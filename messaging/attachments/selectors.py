@@ -15,7 +15,7 @@ def attachments_attach(messages: list[Message]) -> None:
     No query when none of them ever carried one (Message.has_attachments), which is most pages.
 
     Not prefetch_related_objects: it builds a related manager and a queryset per message, which cost
-    more than the query itself on a page of 50 (messaging.payloads.message_attachments reads these).
+    more than the query itself on a page of 50 (message_payload reads these).
     """
     by_message: dict[int, list[Attachment]] = defaultdict(list)
     carrying = [message.pk for message in messages if message.has_attachments]
@@ -23,7 +23,7 @@ def attachments_attach(messages: list[Message]) -> None:
         for attachment in Attachment.objects.filter(message_id__in=carrying).order_by("pk"):
             by_message[attachment.message_id].append(attachment)  # type: ignore[index]
     for message in messages:
-        message.attachment_list = by_message.get(message.pk, [])  # type: ignore[attr-defined]
+        message.attachment_list = by_message.get(message.pk, [])
 
 
 def attachment_get_for_download(*, attachment_id: int, user: User) -> Attachment:

@@ -84,7 +84,7 @@ def attachments_claim(*, message: Message, uploader: User, attachment_ids: list[
 
 def _no_attachments(message: Message) -> None:
     """Record on the instance that it has no attachments, as attachments_attach would (no query)."""
-    message.attachment_list = []  # type: ignore[attr-defined]
+    message.attachment_list = []
 
 
 def attachments_erase_for_message(message: Message) -> int:

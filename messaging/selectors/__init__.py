@@ -12,8 +12,9 @@ from messaging.selectors.history import (
     message_get_for_member,
     message_history,
     messages_after,
+    messages_load_details,
 )
-from messaging.selectors.reactions import ReactionCount, reaction_summary, reactions_attach
+from messaging.selectors.reactions import ReactionCount, reactions_attach
 from messaging.selectors.search import message_search
 
 __all__ = [
@@ -26,6 +27,6 @@ __all__ = [
     "message_search",
     "messages_after",
     "messages_changed",
-    "reaction_summary",
+    "messages_load_details",
     "reactions_attach",
 ]

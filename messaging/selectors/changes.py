@@ -3,10 +3,8 @@
 from accounts.models import User
 from chatproject.fields import BIGINT_MAX
 from chats.access import member_check
-from messaging.attachments.selectors import attachments_attach
 from messaging.models import Message
-from messaging.selectors.history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, clamp_limit
-from messaging.selectors.reactions import reactions_attach
+from messaging.selectors.history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, clamp_limit, messages_load_details
 
 
 def messages_changed(
@@ -28,6 +26,5 @@ def messages_changed(
     # version > 0 is the partial index's condition, stated so the planner need not prove it.
     changed = Message.objects.filter(chat_id=chat_id, version__gt=0).filter(version__gt=since)
     page = list(changed.order_by("version")[: clamp_limit(limit, max_limit)])
-    reactions_attach(page, viewer=user if mark_mine else None)
-    attachments_attach(page)
+    messages_load_details(page, viewer=user if mark_mine else None)
     return page

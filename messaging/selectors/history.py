@@ -59,8 +59,7 @@ def message_history(
     ordered = messages.order_by("seq" if after_seq is not None else "-seq")
     offset = min(max(offset, 0), BIGINT_MAX - limit)
     page = list(ordered[offset : offset + limit])
-    reactions_attach(page, viewer=user if mark_mine else None)
-    attachments_attach(page)
+    messages_load_details(page, viewer=user if mark_mine else None)
     return page
 
 
@@ -83,11 +82,23 @@ def messages_after(
     )
 
 
+def messages_load_details(messages: list[Message], *, viewer: User | None = None) -> None:
+    """Load what message_payload shows besides the rows (attachments, reaction counts) for a page at once.
+
+    At most two queries whatever the page size, none for messages that never carried an attachment or
+    changed. With `viewer`, each reaction count also says whether the viewer is among it.
+    """
+    reactions_attach(messages, viewer=viewer)
+    attachments_attach(messages)
+
+
 def message_get_for_member(*, message_id: int, user: User) -> Message:
-    """One message of a chat the user is a member of (tombstones included), attachments loaded.
+    """One message of a chat the user is a member of (tombstones included), ready for its payload.
+
+    Reaction counts say which are the user's.
 
     Raises MessageNotFoundError for a missing message and for one in a chat the user is not in alike.
     """
     message = access_message(message_id=message_id, user=user)
-    attachments_attach([message])
+    messages_load_details([message], viewer=user)
     return message

@@ -40,11 +40,4 @@ def reactions_attach(messages: list[Message], *, viewer: User | None = None) -> 
             me = None if viewer is None else row["mine"] > 0
             summaries[row["message_id"]].append(ReactionCount(row["emoji"], row["count"], me))
     for message in messages:
-        message.reaction_counts = summaries.get(message.pk, [])  # type: ignore[attr-defined]
-
-
-def reaction_summary(message: Message) -> list[ReactionCount]:
-    """The message's reaction counts: those reactions_attach kept, else counted now (one query)."""
-    if not hasattr(message, "reaction_counts"):
-        reactions_attach([message])
-    return message.reaction_counts  # type: ignore[attr-defined, no-any-return]
+        message.reaction_counts = summaries.get(message.pk, [])

@@ -12,11 +12,9 @@ from chatproject.fields import BIGINT_MAX
 from chats.access import member_check
 from chats.models import ChatMember
 from chats.selectors import chat_ids_for_user
-from messaging.attachments.selectors import attachments_attach
 from messaging.errors import InvalidSearchQueryError
 from messaging.models import Message
-from messaging.selectors.history import DEFAULT_PAGE_SIZE, clamp_limit
-from messaging.selectors.reactions import reactions_attach
+from messaging.selectors.history import DEFAULT_PAGE_SIZE, clamp_limit, messages_load_details
 
 # Letters and digits: how PostgreSQL's text-search parser splits words (it splits on "_" too).
 _WORD = re.compile(r"[^\W_]+")
@@ -73,8 +71,7 @@ def message_search(
         if before is not None:
             matches = matches.filter(pk__lt=before)
         page = list(matches.order_by("-pk")[:limit])
-    reactions_attach(page, viewer=user)
-    attachments_attach(page)
+    messages_load_details(page, viewer=user)
     return page
 
 

@@ -16,6 +16,7 @@ from messaging.budget import send_budget
 from messaging.errors import InvalidEmojiError, MessageDeletedError, NotMessageAuthorError
 from messaging.models import REACTION_EMOJI_MAX_LENGTH, Message, Reaction
 from messaging.payloads import message_deleted_payload, message_payload, reaction_event_payload
+from messaging.selectors import messages_load_details
 from messaging.text import is_emoji_text, message_text_clean
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group
@@ -57,11 +58,13 @@ def message_edit(*, message_id: int, editor: User, content: str) -> Message:
             raise MessageDeletedError()
         if text == message.content:
             spend.refund()  # nothing changes, so it costs nothing
+            messages_load_details([message])
             return message
         message.content = text
         message.edited_at = timezone.now()
         message.version = _next_version(message.chat)
         message.save(update_fields=["content", "edited_at", "version"])
+    messages_load_details([message])
     broadcast_on_commit(chat_group(message.chat_id), "message_updated", message_payload(message))
     return message
 
@@ -82,14 +85,22 @@ def message_delete(*, message_id: int, actor: User) -> Message:
     message = access_message(message_id=message_id, user=actor, lock=True, moderating=True)
     message_check_deletable(message=message, actor=actor)
     if message.deleted_at is not None:
+        _tombstone_details(message)
         return message
     _erase_extras(message)
     message.content = ""
     message.deleted_at = timezone.now()
     message.version = _next_version(message.chat)
     message.save(update_fields=["content", "deleted_at", "version"])
+    _tombstone_details(message)
     broadcast_on_commit(chat_group(message.chat_id), "message_deleted", message_deleted_payload(message))
     return message
+
+
+def _tombstone_details(message: Message) -> None:
+    """A tombstone shows no reactions and no attachments (deletion erased both): set so, no query."""
+    message.reaction_counts = []
+    message.attachment_list = []
 
 
 def messages_erase_for_deleted_user(*, user: User) -> int:
@@ -146,7 +157,8 @@ def reaction_add(*, message_id: int, user: User, emoji: str) -> Message:
     """Add the user's `emoji` to a message and broadcast `reaction_added` once committed.
 
     Adding a reaction the user already has is a no-op (no broadcast); the unique (message, user, emoji)
-    constraint backs the check made under the chat lock. Raises InvalidEmojiError, MessageNotFoundError,
+    constraint backs the check made under the chat lock. Returns the message ready for its payload, its
+    reaction counts marking the user's own. Raises InvalidEmojiError, MessageNotFoundError,
     MessageDeletedError.
     """
     emoji = _check_emoji(emoji)
@@ -154,10 +166,10 @@ def reaction_add(*, message_id: int, user: User, emoji: str) -> Message:
     message = access_message(message_id=message_id, user=user, lock=True)
     if message.deleted_at is not None:
         raise MessageDeletedError()
-    if Reaction.objects.filter(message=message, user=user, emoji=emoji).exists():
-        return message
-    Reaction.objects.create(message=message, user=user, emoji=emoji)
-    _reaction_changed(message.chat, message, user=user, emoji=emoji, event="reaction_added")
+    if not Reaction.objects.filter(message=message, user=user, emoji=emoji).exists():
+        Reaction.objects.create(message=message, user=user, emoji=emoji)
+        _reaction_changed(message.chat, message, user=user, emoji=emoji, event="reaction_added")
+    messages_load_details([message], viewer=user)
     return message
 
 
@@ -165,8 +177,8 @@ def reaction_add(*, message_id: int, user: User, emoji: str) -> Message:
 def reaction_remove(*, message_id: int, user: User, emoji: str) -> Message:
     """Remove the user's `emoji` from a message and broadcast `reaction_removed` once committed.
 
-    Removing a reaction the user does not have is a no-op (no broadcast). Raises InvalidEmojiError,
-    MessageNotFoundError.
+    Removing a reaction the user does not have is a no-op (no broadcast). Returns the message ready for
+    its payload, its reaction counts marking the user's own. Raises InvalidEmojiError, MessageNotFoundError.
     """
     emoji = _check_emoji(emoji)
     actor_lock_active(user)
@@ -174,6 +186,7 @@ def reaction_remove(*, message_id: int, user: User, emoji: str) -> Message:
     removed, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
     if removed:
         _reaction_changed(message.chat, message, user=user, emoji=emoji, event="reaction_removed")
+    messages_load_details([message], viewer=user)
     return message
 
 

@@ -12,6 +12,7 @@ from messaging.budget import send_budget
 from messaging.errors import InvalidClientIdError, InvalidReplyError
 from messaging.models import CLIENT_ID_MAX_LENGTH, Message
 from messaging.payloads import message_payload
+from messaging.selectors import messages_load_details
 from messaging.text import message_text_clean
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group
@@ -64,6 +65,7 @@ def message_send(
                 )
         except _RepeatedSendError as repeat:
             spend.refund()  # a repeat stores nothing, so it costs nothing
+            messages_load_details([repeat.original])
             return repeat.original
 
 
@@ -103,6 +105,7 @@ def _store_message(
         has_attachments=bool(attachment_ids),
     )
     attachments_claim(message=message, uploader=sender, attachment_ids=attachment_ids)
+    message.reaction_counts = []  # a new message has none
     member_read_own_send(chat_id=chat_id, user=sender, seq=seq)
     broadcast_on_commit(chat_group(chat_id), "new_message", message_payload(message))
     return message
