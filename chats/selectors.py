@@ -6,6 +6,7 @@ from django.db.models import Count
 
 from accounts.models import User
 from chatproject.fields import is_bigint_id
+from chats.access import can_manage_members
 from chats.errors import NotChatMemberError
 from chats.models import Chat, ChatMember
 
@@ -53,13 +54,18 @@ def chat_ids_with_members_at_most(*, chat_ids: Collection[int], max_members: int
 def chat_members(*, chat_id: int, user: User) -> tuple[Chat, list[ChatMember]]:
     """The chat and all its members (oldest first, users loaded), in one query.
 
-    Raises NotChatMemberError when `user` is not one of them.
+    For its members, and for holders of `chats.view_chatmember` (moderators, who see every chat's
+    members in the admin too, and get this answer after adding members to a chat they are not in).
+    Raises NotChatMemberError for anyone else.
     """
     if not is_bigint_id(chat_id):
         raise NotChatMemberError()
     members = list(
         ChatMember.objects.filter(chat_id=chat_id).select_related("chat", "user").order_by("joined_at", "id")
     )
-    if not any(member.user_id == user.pk for member in members):
+    # The permission is asked only of non-members, so members pay no permission queries.
+    if not any(member.user_id == user.pk for member in members) and not (
+        members and can_manage_members(user, permission="chats.view_chatmember")
+    ):
         raise NotChatMemberError()
     return members[0].chat, members
