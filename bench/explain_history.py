@@ -177,8 +177,8 @@ def main() -> int:
         from django.db import connection
 
         from accounts.models import User
+        from chats.inbox import chat_list_for_user
         from chats.models import Chat, ChatMember
-        from chats.selectors import chat_list_for_user
         from messaging.selectors import message_history
 
         with connection.cursor() as cursor:

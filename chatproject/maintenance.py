@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from messaging.services import attachments_cleanup_unsent
+from messaging.attachments.services import attachments_cleanup_unsent
 from realtime.services import ws_tickets_delete_expired
 
 logger = logging.getLogger(__name__)

@@ -88,8 +88,8 @@ def body_limit(target: bytes) -> tuple[int | None, dict[str, Any]]:
     POST /api/attachments takes ATTACHMENT_MAX_BYTES plus the multipart framing (as its upload handler
     counts); every other route DATA_UPLOAD_MAX_MEMORY_SIZE (None: no limit, as in Django).
     """
+    from messaging.attachments.uploads import MULTIPART_OVERHEAD_BYTES
     from messaging.errors import AttachmentTooLargeError
-    from messaging.uploads import MULTIPART_OVERHEAD_BYTES
 
     path = target.split(b"?", 1)[0].decode("latin-1")
     if path == reverse("attachment-upload"):

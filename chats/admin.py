@@ -1,9 +1,10 @@
 """Chat admin: find chats, and add, remove or re-role members through chats.services.
 
 The member inlines never write ChatMember rows themselves: ChatAdmin.save_related turns the submitted
-forms into member_set_role, member_remove and member_add calls (as staff, `as_staff=True`: a moderator
-need not be a member of the chat), so live sockets are subscribed or unsubscribed and members receive
-`member_added`, `member_removed` and `member_updated`, exactly as through the API. Chat fields are all
+forms into member_set_role, member_remove and member_add calls with the staff user as the actor (the
+services let a holder of the chatmember permissions manage a chat without being in it), so live sockets
+are subscribed or unsubscribed and members receive `member_added`, `member_removed` and `member_updated`,
+exactly as through the API. Chat fields are all
 read-only: saving a Chat row from a form loaded seconds ago would write back a stale `last_seq`.
 """
 
@@ -259,7 +260,7 @@ class ChatAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         for f in changed:
             member, role = f.instance, f.cleaned_data["role"]
             services.member_set_role(
-                chat_id=chat.pk, actor=_moderator(request), user_id=member.user_id, role=role, as_staff=True
+                chat_id=chat.pk, actor=_moderator(request), user_id=member.user_id, role=role
             )
             done.append(
                 {"changed": {"name": "member", "object": member.user.email, "fields": [f"role: {role}"]}}
@@ -267,9 +268,7 @@ class ChatAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         for f in formset.initial_forms:
             if _deleting(f):
                 member = f.instance
-                services.member_remove(
-                    chat_id=chat.pk, actor=_moderator(request), user_id=member.user_id, as_staff=True
-                )
+                services.member_remove(chat_id=chat.pk, actor=_moderator(request), user_id=member.user_id)
                 done.append({"deleted": {"name": "member", "object": member.user.email}})
         return done
 
@@ -279,14 +278,12 @@ class ChatAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             if not f.has_changed():
                 continue
             user, role = f.cleaned_data["user"], f.cleaned_data["role"]
-            added = services.member_add(
-                chat_id=chat.pk, actor=_moderator(request), user_ids=[user.pk], as_staff=True
-            )
+            added = services.member_add(chat_id=chat.pk, actor=_moderator(request), user_ids=[user.pk])
             if not added:
                 continue  # joined since the form was checked: nothing was added, so nothing to log
             if role != ChatMember.Role.MEMBER:
                 services.member_set_role(
-                    chat_id=chat.pk, actor=_moderator(request), user_id=user.pk, role=role, as_staff=True
+                    chat_id=chat.pk, actor=_moderator(request), user_id=user.pk, role=role
                 )
             done.append({"added": {"name": "member", "object": f"{user.email} ({role})"}})
         return done

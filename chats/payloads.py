@@ -14,7 +14,7 @@ from chats.models import Chat, ChatMember
 from messaging.payloads import MessagePayloadSerializer, message_payload
 
 if TYPE_CHECKING:
-    from chats.selectors import ChatListEntry
+    from chats.inbox import ChatListEntry
 
 
 def chat_payload(chat: Chat) -> dict[str, Any]:

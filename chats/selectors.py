@@ -1,51 +1,19 @@
-"""Chat reads: membership checks, the chat list, a chat's members."""
+"""Chat reads: the user's chats and cursors, a chat's members (access checks are in chats.access)."""
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
-from django.db.models import Count, F
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 
 from accounts.models import User
 from chatproject.fields import is_bigint_id
+from chats.access import can_manage_members
 from chats.errors import NotChatMemberError
 from chats.models import Chat, ChatMember
-from messaging.models import Message
 
 
-def chat_get_for_member(*, chat_id: int, user: User) -> Chat:
-    """The chat, if `user` is a member of it.
-
-    Raises NotChatMemberError (403) when the chat is missing or not the user's: the same answer for both.
-    """
-    if not is_bigint_id(chat_id):
-        raise NotChatMemberError()
-    chat = Chat.objects.filter(pk=chat_id, memberships__user=user).first()
-    if chat is None:
-        raise NotChatMemberError()
-    return chat
-
-
-def member_check(*, chat_id: int, user: User) -> None:
-    """Return quietly when `user` is a member of the chat (one index-only lookup).
-
-    Raises NotChatMemberError.
-    """
-    if not is_bigint_id(chat_id) or not ChatMember.objects.filter(chat_id=chat_id, user=user).exists():
-        raise NotChatMemberError()
-
-
-def membership_get(*, chat_id: int, user: User) -> ChatMember:
-    """The user's membership row of the chat, with the chat loaded.
-
-    Raises NotChatMemberError.
-    """
-    if not is_bigint_id(chat_id):
-        raise NotChatMemberError()
-    member = ChatMember.objects.select_related("chat").filter(chat_id=chat_id, user=user).first()
-    if member is None:
-        raise NotChatMemberError()
-    return member
+def unread_count(*, last_seq: int, last_read_seq: int) -> int:
+    """Messages after a read marker: the chat's last seq minus the marker, never below 0 (own sends move it)."""
+    return max(last_seq - last_read_seq, 0)
 
 
 def chat_ids_for_user(*, user: User) -> list[int]:
@@ -86,61 +54,18 @@ def chat_ids_with_members_at_most(*, chat_ids: Collection[int], max_members: int
 def chat_members(*, chat_id: int, user: User) -> tuple[Chat, list[ChatMember]]:
     """The chat and all its members (oldest first, users loaded), in one query.
 
-    Raises NotChatMemberError when `user` is not one of them.
+    For its members, and for holders of `chats.view_chatmember` (moderators, who see every chat's
+    members in the admin too, and get this answer after adding members to a chat they are not in).
+    Raises NotChatMemberError for anyone else.
     """
     if not is_bigint_id(chat_id):
         raise NotChatMemberError()
     members = list(
         ChatMember.objects.filter(chat_id=chat_id).select_related("chat", "user").order_by("joined_at", "id")
     )
-    if not any(member.user_id == user.pk for member in members):
+    # The permission is asked only of non-members, so members pay no permission queries.
+    if not any(member.user_id == user.pk for member in members) and not (
+        members and can_manage_members(user, permission="chats.view_chatmember")
+    ):
         raise NotChatMemberError()
     return members[0].chat, members
-
-
-@dataclass(frozen=True)
-class ChatListEntry:
-    """One chat of a user's list, with what the list shows about it."""
-
-    chat: Chat
-    last_read_seq: int
-    last_message: Message | None
-
-    @property
-    def unread_count(self) -> int:
-        """Messages after the user's read marker (their own sends move the marker)."""
-        return max(self.chat.last_seq - self.last_read_seq, 0)
-
-
-def chat_list_for_user(*, user: User) -> list[ChatListEntry]:
-    """Every chat of the user, most recently active first, in three queries whatever their number.
-
-    Activity is the newest message's time, or the creation time for a chat without messages.
-    """
-    memberships = list(
-        ChatMember.objects.filter(user=user)
-        .select_related("chat")
-        .order_by(Coalesce("chat__last_message_at", "chat__created_at").desc(), "-chat_id")
-    )
-    last_messages: dict[int, Message] = {}
-    if any(member.chat.last_seq for member in memberships):
-        # The newest message of every chat at once: (chat_id, seq = chat.last_seq) is one probe of the
-        # unique (chat, seq) index per chat.
-        newest = list(
-            Message.objects.filter(
-                chat__memberships__user=user, seq=F("chat__last_seq"), deleted_at__isnull=True
-            )
-        )
-        # Imported here: messaging.selectors imports this module (member_check).
-        from messaging.selectors import attachments_attach
-
-        attachments_attach(newest)  # one more query for all chats' last messages
-        last_messages = {message.chat_id: message for message in newest}
-    return [
-        ChatListEntry(
-            chat=member.chat,
-            last_read_seq=member.last_read_seq,
-            last_message=last_messages.get(member.chat_id),
-        )
-        for member in memberships
-    ]

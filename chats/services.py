@@ -15,9 +15,9 @@ from django.db.models import Case, IntegerField, Value, When
 from accounts.errors import UserNotFoundError
 from accounts.models import User
 from chatproject.fields import is_bigint_id
+from chats.access import MANAGER_ROLES, access_chat, access_chat_to_manage, access_membership
 from chats.errors import (
     CannotRemoveMemberError,
-    ChatNotFoundError,
     ChatNotGroupError,
     InvalidChatNameError,
     InvalidReadSeqError,
@@ -36,20 +36,6 @@ from realtime.groups import chat_group, user_group
 from realtime.protocol import ServerEvent
 
 NAME_MAX_LENGTH = 255
-MANAGER_ROLES = frozenset({ChatMember.Role.OWNER, ChatMember.Role.ADMIN})
-
-
-def chat_lock_for_member(*, chat_id: int, user: User) -> Chat:
-    """Lock the chat row (SELECT ... FOR UPDATE) if `user` is a member; needs an open transaction.
-
-    Raises NotChatMemberError (missing chat and not-a-member alike).
-    """
-    if not is_bigint_id(chat_id):
-        raise NotChatMemberError()
-    chat = Chat.objects.select_for_update(of=("self",)).filter(pk=chat_id, memberships__user=user).first()
-    if chat is None:
-        raise NotChatMemberError()
-    return chat
 
 
 _TAKE_NEXT_SEQ_SQL = (
@@ -77,35 +63,13 @@ def chat_take_next_seq(*, chat_id: int, user: User, now: datetime) -> int:
     return int(row[0])
 
 
-def _lock_chat_with_role(*, chat_id: int, user: User) -> tuple[Chat, ChatMember]:
-    """Lock the chat row, then read the caller's membership (its role) under that lock."""
-    chat = chat_lock_for_member(chat_id=chat_id, user=user)
-    member = ChatMember.objects.get(chat=chat, user=user)
-    return chat, member
+def member_read_own_send(*, chat_id: int, user: User, seq: int) -> None:
+    """Move the sender's read marker to their own new message: your own message is not unread.
 
-
-# --- staff moderation (the admin): a staff actor manages any group without being a member ---------
-
-
-def _lock_chat_for_manager(*, chat_id: int, actor: User, as_staff: bool) -> tuple[Chat, ChatMember | None]:
-    """Lock the chat row for a membership change; (chat, the actor's membership or None for staff).
-
-    With `as_staff`, the actor must be active staff and need not be a member (moderation from the
-    admin, which checks the finer permissions); otherwise the actor must be a member.
-    Raises NotChatAdminError (not staff), ChatNotFoundError (staff, missing chat), NotChatMemberError.
+    For messaging's message_send, in its transaction (it holds the chat row lock); no broadcast, as the
+    `new_message` itself tells the sender's sockets.
     """
-    if not as_staff:
-        return _lock_chat_with_role(chat_id=chat_id, user=actor)
-    if not (actor.is_active and actor.is_staff):
-        raise NotChatAdminError()
-    chat = (
-        Chat.objects.select_for_update(of=("self",)).filter(pk=chat_id).first()
-        if is_bigint_id(chat_id)
-        else None
-    )
-    if chat is None:
-        raise ChatNotFoundError()
-    return chat, None
+    ChatMember.objects.filter(chat_id=chat_id, user=user, last_read_seq__lt=seq).update(last_read_seq=seq)
 
 
 def _clean_name(name: str) -> str:
@@ -185,15 +149,17 @@ def chat_create_group(*, creator: User, name: str, participant_ids: list[int]) -
 
 
 @transaction.atomic
-def member_add(*, chat_id: int, actor: User, user_ids: list[int], as_staff: bool = False) -> list[ChatMember]:
+def member_add(*, chat_id: int, actor: User, user_ids: list[int]) -> list[ChatMember]:
     """Add users to a group chat as members; users already in it are skipped. Returns the new rows.
 
-    The actor is an owner or admin of the chat, or, with `as_staff`, a staff moderator who need not
-    be a member. Locks the chat row. Raises NotChatMemberError, ChatNotFoundError (staff),
+    The actor is an owner or admin of the chat, or holds `chats.add_chatmember` (a moderator, who need
+    not be a member). Locks the chat row. Raises NotChatMemberError, ChatNotFoundError (moderator),
     PrivateChatMembershipError, NotChatAdminError, UserNotFoundError (nothing is added).
     Broadcasts `member_added` for each new member (realtime.events routes it to the chat and to them).
     """
-    chat, actor_member = _lock_chat_for_manager(chat_id=chat_id, actor=actor, as_staff=as_staff)
+    chat, actor_member = access_chat_to_manage(
+        chat_id=chat_id, actor=actor, permission="chats.add_chatmember"
+    )
     if chat.type == Chat.Type.PRIVATE:
         raise PrivateChatMembershipError()
     if actor_member is not None and actor_member.role not in MANAGER_ROLES:
@@ -231,17 +197,19 @@ def _hand_over_ownership(chat: Chat) -> ChatMember | None:
 
 
 @transaction.atomic
-def member_remove(*, chat_id: int, actor: User, user_id: int, as_staff: bool = False) -> None:
+def member_remove(*, chat_id: int, actor: User, user_id: int) -> None:
     """Remove `user_id` from a group chat, or leave it when `user_id` is the actor.
 
-    The owner (and, with `as_staff`, a staff moderator who need not be a member) may remove anyone,
+    The owner (and a holder of `chats.delete_chatmember`, who need not be a member) may remove anyone,
     an admin plain members only. A removed or leaving owner hands ownership to the longest-standing
     admin, else the longest-standing member. Locks the chat row.
-    Raises NotChatMemberError, ChatNotFoundError (staff), PrivateChatMembershipError, NotChatAdminError,
+    Raises NotChatMemberError, ChatNotFoundError (moderator), PrivateChatMembershipError, NotChatAdminError,
     CannotRemoveMemberError, MemberNotFoundError. Broadcasts `member_removed` to the chat group and to
     the removed user's group.
     """
-    chat, actor_member = _lock_chat_for_manager(chat_id=chat_id, actor=actor, as_staff=as_staff)
+    chat, actor_member = access_chat_to_manage(
+        chat_id=chat_id, actor=actor, permission="chats.delete_chatmember"
+    )
     if chat.type == Chat.Type.PRIVATE:
         raise PrivateChatMembershipError()
     if actor_member is not None and user_id == actor.pk:
@@ -269,20 +237,20 @@ def member_remove(*, chat_id: int, actor: User, user_id: int, as_staff: bool = F
 
 
 @transaction.atomic
-def member_set_role(
-    *, chat_id: int, actor: User, user_id: int, role: str, as_staff: bool = False
-) -> ChatMember:
+def member_set_role(*, chat_id: int, actor: User, user_id: int, role: str) -> ChatMember:
     """Set a group member's role (owner, admin or member); returns the membership.
 
-    Only the owner may do it, or, with `as_staff`, a staff moderator who need not be a member.
+    Only the owner may do it, or a holder of `chats.change_chatmember`, who need not be a member.
     A group keeps exactly one owner: making someone the owner makes the previous owner an admin,
     and the owner's own role cannot be lowered directly (make another member the owner instead).
     Unchanged roles are a no-op. Locks the chat row. Raises NotChatMemberError, ChatNotFoundError
-    (staff), PrivateChatMembershipError, NotChatAdminError, InvalidRoleError, MemberNotFoundError,
+    (moderator), PrivateChatMembershipError, NotChatAdminError, InvalidRoleError, MemberNotFoundError,
     OwnerRoleChangeError. Broadcasts `member_updated {chat_id, user_id, role}` to the chat group for
     every membership whose role changed.
     """
-    chat, actor_member = _lock_chat_for_manager(chat_id=chat_id, actor=actor, as_staff=as_staff)
+    chat, actor_member = access_chat_to_manage(
+        chat_id=chat_id, actor=actor, permission="chats.change_chatmember"
+    )
     if chat.type == Chat.Type.PRIVATE:
         raise PrivateChatMembershipError()
     if actor_member is not None and actor_member.role != ChatMember.Role.OWNER:
@@ -318,7 +286,8 @@ def chat_rename(*, chat_id: int, actor: User, name: str) -> Chat:
     Raises NotChatMemberError, ChatNotGroupError, NotChatAdminError, InvalidChatNameError.
     Broadcasts `chat_updated` to the chat group when the name changes.
     """
-    chat, actor_member = _lock_chat_with_role(chat_id=chat_id, user=actor)
+    chat = access_chat(chat_id=chat_id, user=actor, lock=True)
+    actor_member = ChatMember.objects.get(chat=chat, user=actor)
     if chat.type != Chat.Type.GROUP:
         raise ChatNotGroupError()
     if actor_member.role not in MANAGER_ROLES:
@@ -338,16 +307,7 @@ def chat_mark_read(*, chat_id: int, user: User, seq: int) -> int:
     Locks the user's membership row only. Raises NotChatMemberError, InvalidReadSeqError (seq < 0 or
     after the newest message). Broadcasts `read` to the chat group when the marker moves.
     """
-    if not is_bigint_id(chat_id):
-        raise NotChatMemberError()
-    member = (
-        ChatMember.objects.select_for_update(of=("self",))
-        .select_related("chat")
-        .filter(chat_id=chat_id, user=user)
-        .first()
-    )
-    if member is None:
-        raise NotChatMemberError()
+    member = access_membership(chat_id=chat_id, user=user, lock=True)
     if seq < 0 or seq > member.chat.last_seq:
         raise InvalidReadSeqError()
     if seq > member.last_read_seq:

@@ -1,9 +1,7 @@
 """Chat endpoints: a thin DRF viewset over chats.services and chats.selectors."""
 
-from typing import Any, cast
+from typing import cast
 
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -11,19 +9,9 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from chatproject import converters
-from chatproject.fields import BIGINT_MAX
-from chatproject.schema import INVALID_JSON, UNAUTHORIZED, error_response
-from chats import selectors, services
-from chats.payloads import (
-    ChatDetailPayloadSerializer,
-    ChatListPayloadSerializer,
-    ChatPayloadSerializer,
-    ReadStatePayloadSerializer,
-    chat_detail_payload,
-    chat_list_payload,
-    chat_payload,
-    read_state_payload,
-)
+from chats import access, inbox, selectors, services
+from chats.openapi import ObjectResponsesSchema, chat_schema
+from chats.payloads import chat_detail_payload, chat_list_payload, chat_payload, read_state_payload
 from chats.serializers import (
     ChatRenameSerializer,
     GroupChatCreateSerializer,
@@ -32,61 +20,6 @@ from chats.serializers import (
     PrivateChatCreateSerializer,
 )
 from realtime.presence.selectors import online_user_ids
-
-CREATED_AT = "2026-01-05T10:30:00.000000Z"
-PRIVATE_CHAT = {"id": 1, "type": "private", "name": None, "created_at": CREATED_AT}
-GROUP_CHAT = {"id": 2, "type": "group", "name": "Project Team", "created_at": CREATED_AT}
-MESSAGE = {
-    "id": 10,
-    "chat_id": 2,
-    "sender_id": 1,
-    "content": "Hello, world!",
-    "created_at": "2026-01-05T10:40:00.000000Z",
-    "edited_at": None,
-    "seq": 7,
-    "reply_to": None,
-    "client_id": "7f1c2d9e-5b7a-4d0e-9a51-0c6f0b3e2a11",
-    "attachments": [],
-}
-GROUP_DETAIL = {
-    **GROUP_CHAT,
-    "members": [
-        {"id": 1, "username": "ivan", "role": "owner", "online": True},
-        {"id": 3, "username": "olga", "role": "admin", "online": False},
-        {"id": 4, "username": "petr", "role": "member", "online": True},
-    ],
-}
-
-ID_SCHEMA = {"type": "integer", "format": "int64", "minimum": 1, "maximum": BIGINT_MAX}
-CHAT_ID = OpenApiParameter(
-    "id",
-    ID_SCHEMA,
-    OpenApiParameter.PATH,
-    description="Chat id. A chat that does not exist gets the same 403 as one you are not in.",
-    examples=[OpenApiExample("chat", value=2)],
-)
-USER_ID = OpenApiParameter(
-    "user_id",
-    ID_SCHEMA,
-    OpenApiParameter.PATH,
-    description="The member to remove; your own id to leave.",
-    examples=[OpenApiExample("member", value=4)],
-)
-
-NOT_MEMBER = error_response(
-    "The chat does not exist or the caller is not a member (the same answer for both).",
-    "user is not a member of the chat",
-    "not_chat_member",
-)
-NO_ROUTE = error_response(
-    "The id in the path is not an id: not decimal digits, or outside 1 to 2^63-1.", "not found", "not_found"
-)
-USER_NOT_FOUND = error_response("A user id names no active user.", "user not found: 7", "user_not_found")
-NOT_ADMIN = error_response(
-    "Not a member, or not the owner or an admin.",
-    "only the chat owner or an admin can do this",
-    "not_chat_admin",
-)
 
 
 def _user(request: Request) -> User:
@@ -100,64 +33,17 @@ def _chat_detail(chat_id: int, user: User) -> Response:
     return Response(chat_detail_payload(chat, members, online_ids=online_ids))
 
 
-class ObjectResponsesSchema(AutoSchema):
-    """drf-spectacular wraps a `list` action's response in an array; ours is the seed's {"chats": [...]}."""
-
-    def _is_list_view(self, serializer: Any = None) -> bool:
-        return False
-
-
+@chat_schema
 class ChatViewSet(viewsets.ViewSet):
     """Chats of the authenticated user."""
 
     lookup_value_converter = converters.ID  # 1 ..= 2**63 - 1, else the URL does not match (404)
     schema = ObjectResponsesSchema()
 
-    @extend_schema(
-        operation_id="chats_list",
-        responses={
-            200: OpenApiResponse(
-                ChatListPayloadSerializer,
-                description="Every chat of the caller, most recently active first.",
-                examples=[
-                    OpenApiExample(
-                        "chats",
-                        value={
-                            "chats": [
-                                {**GROUP_CHAT, "last_message": MESSAGE, "unread_count": 3},
-                                {**PRIVATE_CHAT, "last_message": None, "unread_count": 0},
-                            ]
-                        },
-                        response_only=True,
-                    )
-                ],
-            ),
-            401: UNAUTHORIZED,
-        },
-    )
     def list(self, request: Request) -> Response:
         """The caller's chats with their newest message and unread count, most recently active first."""
-        return Response(chat_list_payload(selectors.chat_list_for_user(user=_user(request))))
+        return Response(chat_list_payload(inbox.chat_list_for_user(user=_user(request))))
 
-    @extend_schema(
-        operation_id="chats_create_private",
-        request=PrivateChatCreateSerializer,
-        responses={
-            200: OpenApiResponse(
-                ChatPayloadSerializer,
-                description="The private chat of the two users: the existing one if there is one.",
-                examples=[OpenApiExample("chat", value=PRIVATE_CHAT, response_only=True)],
-            ),
-            400: error_response(
-                "Malformed JSON, a missing or non-integer user_id, or your own id.",
-                "cannot create a private chat with yourself",
-                "private_chat_with_self",
-            ),
-            401: UNAUTHORIZED,
-            404: USER_NOT_FOUND,
-        },
-        examples=[OpenApiExample("create", value={"user_id": 2}, request_only=True)],
-    )
     @action(detail=False, methods=["post"], url_path="private")
     def create_private(self, request: Request) -> Response:
         """Open the private chat with another user (created once, returned on every later call)."""
@@ -168,25 +54,6 @@ class ChatViewSet(viewsets.ViewSet):
         )
         return Response(chat_payload(chat))
 
-    @extend_schema(
-        operation_id="chats_create_group",
-        request=GroupChatCreateSerializer,
-        responses={
-            200: OpenApiResponse(
-                ChatPayloadSerializer,
-                description="The new group; the caller is its owner.",
-                examples=[OpenApiExample("chat", value=GROUP_CHAT, response_only=True)],
-            ),
-            400: INVALID_JSON,
-            401: UNAUTHORIZED,
-            404: USER_NOT_FOUND,
-        },
-        examples=[
-            OpenApiExample(
-                "create", value={"name": "Project Team", "participants": [2, 3, 4]}, request_only=True
-            )
-        ],
-    )
     @action(detail=False, methods=["post"], url_path="group")
     def create_group(self, request: Request) -> Response:
         """Create a group chat with the caller as owner and the participants as members."""
@@ -199,45 +66,10 @@ class ChatViewSet(viewsets.ViewSet):
         )
         return Response(chat_payload(chat))
 
-    @extend_schema(
-        operation_id="chats_retrieve",
-        parameters=[CHAT_ID],
-        responses={
-            200: OpenApiResponse(
-                ChatDetailPayloadSerializer,
-                description="The chat and its members, oldest member first.",
-                examples=[OpenApiExample("chat", value=GROUP_DETAIL, response_only=True)],
-            ),
-            401: UNAUTHORIZED,
-            403: NOT_MEMBER,
-            404: NO_ROUTE,
-        },
-    )
     def retrieve(self, request: Request, pk: int) -> Response:
         """One chat of the caller, with its members."""
         return _chat_detail(pk, _user(request))
 
-    @extend_schema(
-        operation_id="chats_rename",
-        parameters=[CHAT_ID],
-        request=ChatRenameSerializer,
-        responses={
-            200: OpenApiResponse(
-                ChatDetailPayloadSerializer,
-                description="The renamed chat.",
-                examples=[OpenApiExample("chat", value=GROUP_DETAIL, response_only=True)],
-            ),
-            400: error_response(
-                "Malformed JSON, a bad name, or a private chat.",
-                "only group chats can be renamed",
-                "not_group_chat",
-            ),
-            401: UNAUTHORIZED,
-            403: NOT_ADMIN,
-            404: NO_ROUTE,
-        },
-        examples=[OpenApiExample("rename", value={"name": "Release crew"}, request_only=True)],
-    )
     def partial_update(self, request: Request, pk: int) -> Response:
         """Rename a group chat (owner or admin); without `name`, change nothing and return the chat."""
         data = ChatRenameSerializer(data=request.data)
@@ -246,31 +78,6 @@ class ChatViewSet(viewsets.ViewSet):
             services.chat_rename(chat_id=pk, actor=_user(request), name=data.validated_data["name"])
         return _chat_detail(pk, _user(request))
 
-    @extend_schema(
-        operation_id="chats_members_add",
-        parameters=[CHAT_ID],
-        request=MembersAddSerializer,
-        responses={
-            200: OpenApiResponse(
-                ChatDetailPayloadSerializer,
-                description="The chat with its members after the addition.",
-                examples=[OpenApiExample("chat", value=GROUP_DETAIL, response_only=True)],
-            ),
-            400: error_response(
-                "Malformed JSON or ids, or a private chat (fixed membership).",
-                "private chats have fixed membership",
-                "private_chat_membership",
-            ),
-            401: UNAUTHORIZED,
-            403: NOT_ADMIN,
-            404: error_response(
-                "A user id names no active user (nothing is added), or the chat id is not an integer.",
-                "user not found: 7",
-                "user_not_found",
-            ),
-        },
-        examples=[OpenApiExample("add", value={"user_ids": [5, 6]}, request_only=True)],
-    )
     @action(detail=True, methods=["post"], url_path="members")
     def members(self, request: Request, pk: int) -> Response:
         """Add users to a group chat (owner or admin); users already in it are skipped."""
@@ -279,63 +86,12 @@ class ChatViewSet(viewsets.ViewSet):
         services.member_add(chat_id=pk, actor=_user(request), user_ids=data.validated_data["user_ids"])
         return _chat_detail(pk, _user(request))
 
-    @extend_schema(
-        operation_id="chats_members_remove",
-        parameters=[CHAT_ID, USER_ID],
-        request=None,
-        responses={
-            204: OpenApiResponse(description="Removed (or left); they lose access at once."),
-            400: error_response(
-                "A private chat (fixed membership).",
-                "private chats have fixed membership",
-                "private_chat_membership",
-            ),
-            401: UNAUTHORIZED,
-            403: error_response(
-                "Not a member; not the owner or an admin; or an admin removing the owner or an admin.",
-                "user is not a member of the chat",
-                "not_chat_member",
-            ),
-            404: error_response(
-                "The user is not in the chat, or an id is not an integer.",
-                "user is not a member of this chat",
-                "member_not_found",
-            ),
-        },
-    )
     @action(detail=True, methods=["delete"], url_path=f"members/<{converters.ID}:user_id>")
     def remove_member(self, request: Request, pk: int, user_id: int) -> Response:
         """Remove a member (owner, or admin for plain members) or leave (your own id)."""
         services.member_remove(chat_id=pk, actor=_user(request), user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(
-        operation_id="chats_mark_read",
-        parameters=[CHAT_ID],
-        request=MarkReadSerializer,
-        responses={
-            200: OpenApiResponse(
-                ReadStatePayloadSerializer,
-                description="The caller's read marker (it never moves backwards) and unread count.",
-                examples=[
-                    OpenApiExample(
-                        "read",
-                        value={"chat_id": 2, "last_read_seq": 7, "unread_count": 0},
-                        response_only=True,
-                    )
-                ],
-            ),
-            400: error_response(
-                "Malformed JSON, or seq after the newest message.",
-                "seq must be between 0 and the seq of the newest message",
-                "invalid_seq",
-            ),
-            401: UNAUTHORIZED,
-            403: NOT_MEMBER,
-            404: NO_ROUTE,
-        },
-        examples=[OpenApiExample("read", value={"seq": 7}, request_only=True)],
-    )
     @action(detail=True, methods=["post"], url_path="read")
     def read(self, request: Request, pk: int) -> Response:
         """Mark the chat read up to a message's seq; drives unread_count."""
@@ -343,11 +99,11 @@ class ChatViewSet(viewsets.ViewSet):
         data.is_valid(raise_exception=True)
         user = _user(request)
         last_read = services.chat_mark_read(chat_id=pk, user=user, seq=data.validated_data["seq"])
-        member = selectors.membership_get(chat_id=pk, user=user)
+        member = access.access_membership(chat_id=pk, user=user)
         return Response(
             read_state_payload(
                 chat_id=member.chat_id,
                 last_read_seq=last_read,
-                unread_count=max(member.chat.last_seq - last_read, 0),
+                unread_count=selectors.unread_count(last_seq=member.chat.last_seq, last_read_seq=last_read),
             )
         )

@@ -1,7 +1,7 @@
 """Messages."""
 
 import logging
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.core.files.storage import Storage
@@ -12,6 +12,9 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from chats.models import Chat
+
+if TYPE_CHECKING:
+    from messaging.selectors.reactions import ReactionCount
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,10 @@ class Message(models.Model):
     # Whether attachments were ever given to the message: pages of messages without any (most) skip the
     # attachment query altogether, as version 0 skips the reaction one.
     has_attachments = models.BooleanField(default=False, db_default=False)
+    # Not columns: what payloads show besides the row, loaded for a page at once by the selectors
+    # (messaging.selectors.messages_load_details), so payload functions never query.
+    attachment_list: list["Attachment"]
+    reaction_counts: list["ReactionCount"]
 
     class Meta:
         constraints: ClassVar = [

@@ -10,13 +10,17 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from chatproject.fields import iso_datetime
+from messaging.attachments.uploads import EXTENSIONS
 from messaging.models import CLIENT_ID_MAX_LENGTH, REACTION_EMOJI_MAX_LENGTH, Attachment, Message
-from messaging.selectors import reaction_summary
-from messaging.uploads import EXTENSIONS
+from realtime.protocol import ServerEvent
 
 
 def message_payload(message: Message) -> dict[str, Any]:
-    """The seed's message shape plus seq, edited_at, reply_to and client_id."""
+    """The seed's message shape plus seq, edited_at, reply_to and client_id.
+
+    A pure function of the row and its loaded details (messages_load_details, or the service that
+    returned it): it never queries.
+    """
     return {
         "id": message.pk,
         "chat_id": message.chat_id,
@@ -32,14 +36,8 @@ def message_payload(message: Message) -> dict[str, Any]:
         "version": message.version,
         "reactions": reactions_payload(message),
         # --- attachments ---
-        "attachments": [attachment_payload(attachment) for attachment in message_attachments(message)],
+        "attachments": [attachment_payload(attachment) for attachment in message.attachment_list],
     }
-
-
-def message_attachments(message: Message) -> list[Attachment]:
-    """The message's attachments: those selectors.attachments_attach kept, else read now (one query)."""
-    kept: list[Attachment] | None = getattr(message, "attachment_list", None)
-    return kept if kept is not None else list(message.attachments.order_by("pk"))
 
 
 def message_list_payload(messages: list[Message]) -> dict[str, Any]:
@@ -129,13 +127,20 @@ def reactions_payload(message: Message) -> list[dict[str, Any]]:
     """[{"emoji", "count"[, "me"]}], first-chosen emoji first; `me` only when counted for a viewer."""
     return [
         {"emoji": item.emoji, "count": item.count, **({} if item.me is None else {"me": item.me})}
-        for item in reaction_summary(message)
+        for item in message.reaction_counts
     ]
 
 
 def message_deleted_payload(message: Message) -> dict[str, Any]:
     """`message_deleted` event: the tombstone's id and chat, plus its seq and change version."""
     return {"id": message.pk, "chat_id": message.chat_id, "seq": message.seq, "version": message.version}
+
+
+def message_change_event(message: Message) -> tuple[ServerEvent, dict[str, Any]]:
+    """(event, payload) that brings a socket up to date with a message's latest change: tombstones as `message_deleted`."""
+    if message.deleted_at is not None:
+        return ServerEvent.MESSAGE_DELETED, message_deleted_payload(message)
+    return ServerEvent.MESSAGE_UPDATED, message_payload(message)
 
 
 def reaction_event_payload(message: Message, *, user_id: int, emoji: str, count: int) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 import unicodedata
 
+from django.conf import settings
+
+from messaging.errors import MessageEmptyError, MessageTooLongError
+
 # Categories that draw nothing on their own: controls (tab, newline), format characters (U+200B zero
 # width space, U+2060 word joiner, U+200D joiner, U+202E and the other bidi controls, U+FEFF),
 # space and line/paragraph separators, and combining marks (variation selectors are Mn) with no base.
@@ -59,3 +63,16 @@ def is_emoji_text(emoji: str) -> bool:
 
 def _is_format(char: str) -> bool:
     return unicodedata.category(char) == "Cf"
+
+
+def message_text_clean(content: str) -> str:
+    """The text to store: `content` without surrounding whitespace. Raises MessageTooLongError, MessageEmptyError."""
+    limit = settings.MESSAGE_MAX_LENGTH
+    # The limit applies to what the client sent, as the OpenAPI maxLength says.
+    if len(content) > limit:
+        raise MessageTooLongError(f"message content is too long (at most {limit} characters)")
+    text = content.strip()
+    # Only invisible characters (zero-width, bidi controls, lone variation selectors) is empty too.
+    if is_blank(text):
+        raise MessageEmptyError()
+    return text

@@ -8,7 +8,7 @@ from typing import Any
 from accounts.models import User
 from accounts.selectors import user_is_active
 from chats.selectors import chat_cursors_for_user
-from messaging.payloads import message_deleted_payload, message_payload
+from messaging.payloads import message_change_event, message_payload
 from messaging.selectors import messages_after, messages_changed
 from realtime.protocol import ServerEvent
 
@@ -35,9 +35,7 @@ def change_frames(
 ) -> list[tuple[ServerEvent, dict[str, Any]]]:
     """(event, payload) for each change after since_version: tombstones as message_deleted."""
     return [
-        (ServerEvent.MESSAGE_DELETED, message_deleted_payload(m))
-        if m.deleted_at is not None
-        else (ServerEvent.MESSAGE_UPDATED, message_payload(m))
+        message_change_event(m)
         for m in messages_changed(
             chat_id=chat_id,
             user=user,

@@ -21,7 +21,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chatproject import maintenance
-from messaging import services as messaging_services
+from messaging.attachments import services as attachment_services
 from messaging.models import Attachment
 from realtime.models import WsTicket
 from realtime.services import ws_ticket_issue
@@ -41,7 +41,7 @@ def run_once(*args: str) -> list[str]:
 
 
 def old_upload(user: Any, hours: float = 48) -> Attachment:
-    upload = messaging_services.attachment_upload(uploader=user, file=SimpleUploadedFile("p.png", PNG))
+    upload = attachment_services.attachment_upload(uploader=user, file=SimpleUploadedFile("p.png", PNG))
     Attachment.objects.filter(pk=upload.pk).update(created_at=timezone.now() - timedelta(hours=hours))
     return upload
 

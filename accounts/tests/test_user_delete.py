@@ -23,6 +23,7 @@ from accounts.tests.factories import UserFactory
 from chats.models import Chat, ChatMember
 from chats.tests.factories import group_chat, private_chat, run_in_threads
 from messaging import services as message_services
+from messaging.attachments import services as attachment_services
 from messaging.models import Attachment, Message, Reaction
 from realtime.groups import chat_group, user_group
 from realtime.tests.wsclient import access_token, open_socket
@@ -168,8 +169,8 @@ def test_user_delete_of_a_user_already_deleted_does_nothing():
 def test_user_delete_erases_their_sent_and_unsent_attachments_from_storage():
     alice, bob = UserFactory(), UserFactory()
     chat = private_chat(alice, bob)
-    sent = message_services.attachment_upload(uploader=bob, file=SimpleUploadedFile("a.png", PNG))
-    unsent = message_services.attachment_upload(uploader=bob, file=SimpleUploadedFile("b.png", PNG))
+    sent = attachment_services.attachment_upload(uploader=bob, file=SimpleUploadedFile("a.png", PNG))
+    unsent = attachment_services.attachment_upload(uploader=bob, file=SimpleUploadedFile("b.png", PNG))
     message_services.message_send(chat_id=chat.pk, sender=bob, content="photo", attachment_ids=[sent.pk])
     names = [sent.file.name, unsent.file.name]
     assert all(default_storage.exists(name) for name in names)

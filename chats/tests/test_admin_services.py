@@ -1,6 +1,7 @@
-"""The staff path of the membership services (as_staff=True) and member_set_role."""
+"""The moderator path of the membership services (the chatmember permissions, no membership) and member_set_role."""
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from accounts.tests.factories import UserFactory
 from chats import services
@@ -9,6 +10,7 @@ from chats.errors import (
     InvalidRoleError,
     MemberNotFoundError,
     NotChatAdminError,
+    NotChatMemberError,
     OwnerRoleChangeError,
     PrivateChatMembershipError,
 )
@@ -19,81 +21,92 @@ from realtime.groups import chat_group, user_group
 pytestmark = pytest.mark.django_db
 
 
+MEMBER_PERMISSIONS = ("add_chatmember", "change_chatmember", "delete_chatmember")
+
+
+def moderator(**fields):
+    """A staff user holding the chatmember permissions, as the admin's member inlines require."""
+    user = UserFactory(is_staff=True, **fields)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=MEMBER_PERMISSIONS))
+    return user
+
+
 @pytest.fixture
 def staff(db):
-    return UserFactory(is_staff=True)
+    return moderator()
 
 
 def roles(chat):
     return dict(ChatMember.objects.filter(chat=chat).values_list("user_id", "role"))
 
 
-# --- member_add / member_remove as staff ---------------------------------------------------------------
+# --- member_add / member_remove by a moderator ---------------------------------------------------------------
 
 
-def test_member_add_as_staff_adds_without_staff_being_a_member(staff, user, bob):
+def test_member_add_by_moderator_adds_without_staff_being_a_member(staff, user, bob):
     chat = group_chat(user)
 
-    added = services.member_add(chat_id=chat.pk, actor=staff, user_ids=[bob.pk], as_staff=True)
+    added = services.member_add(chat_id=chat.pk, actor=staff, user_ids=[bob.pk])
 
     assert [m.user_id for m in added] == [bob.pk]
     assert roles(chat) == {user.pk: "owner", bob.pk: "member"}
 
 
-def test_member_add_as_staff_is_refused_for_non_staff(user, bob, carol):
+def test_member_add_by_non_member_without_permission_is_refused(user, bob, carol):
     chat = group_chat(user)
 
-    with pytest.raises(NotChatAdminError):
-        services.member_add(chat_id=chat.pk, actor=carol, user_ids=[bob.pk], as_staff=True)
+    with pytest.raises(NotChatMemberError):
+        services.member_add(chat_id=chat.pk, actor=carol, user_ids=[bob.pk])
     assert bob.pk not in roles(chat)
 
 
-def test_member_add_as_staff_is_refused_for_deactivated_staff(user, bob):
+def test_member_add_by_deactivated_moderator_is_refused(user, bob):
     chat = group_chat(user)
-    former = UserFactory(is_staff=True, is_active=False)
+    former = moderator(is_active=False)
 
-    with pytest.raises(NotChatAdminError):
-        services.member_add(chat_id=chat.pk, actor=former, user_ids=[bob.pk], as_staff=True)
+    with pytest.raises(NotChatMemberError):
+        services.member_add(chat_id=chat.pk, actor=former, user_ids=[bob.pk])
 
 
-def test_member_add_as_staff_to_missing_chat_raises_chat_not_found(staff, bob):
+def test_member_add_by_moderator_to_missing_chat_raises_chat_not_found(staff, bob):
     with pytest.raises(ChatNotFoundError):
-        services.member_add(chat_id=999_999_999, actor=staff, user_ids=[bob.pk], as_staff=True)
+        services.member_add(chat_id=999_999_999, actor=staff, user_ids=[bob.pk])
 
 
-def test_member_add_as_staff_to_private_chat_is_refused(staff, user, bob, carol):
+def test_member_add_by_moderator_to_private_chat_is_refused(staff, user, bob, carol):
     chat = private_chat(user, bob)
 
     with pytest.raises(PrivateChatMembershipError):
-        services.member_add(chat_id=chat.pk, actor=staff, user_ids=[carol.pk], as_staff=True)
+        services.member_add(chat_id=chat.pk, actor=staff, user_ids=[carol.pk])
 
 
-def test_member_add_without_as_staff_still_requires_membership(staff, user, bob):
+def test_member_add_by_staff_without_permission_still_requires_membership(user, bob):
     chat = group_chat(user)
+    staff_only = UserFactory(is_staff=True)
 
-    with pytest.raises(Exception, match="not a member"):
-        services.member_add(chat_id=chat.pk, actor=staff, user_ids=[bob.pk])
+    with pytest.raises(NotChatMemberError):
+        services.member_add(chat_id=chat.pk, actor=staff_only, user_ids=[bob.pk])
 
 
-def test_member_remove_as_staff_removes_the_owner_and_hands_over_ownership(staff, user, bob, carol):
+def test_member_remove_by_moderator_removes_the_owner_and_hands_over_ownership(staff, user, bob, carol):
     chat = group_chat(user, carol, admins=(bob,))
 
-    services.member_remove(chat_id=chat.pk, actor=staff, user_id=user.pk, as_staff=True)
+    services.member_remove(chat_id=chat.pk, actor=staff, user_id=user.pk)
 
     assert roles(chat) == {bob.pk: "owner", carol.pk: "member"}
 
 
-def test_member_remove_as_staff_of_non_member_raises_member_not_found(staff, user, bob):
+def test_member_remove_by_moderator_of_non_member_raises_member_not_found(staff, user, bob):
     chat = group_chat(user)
 
     with pytest.raises(MemberNotFoundError):
-        services.member_remove(chat_id=chat.pk, actor=staff, user_id=bob.pk, as_staff=True)
+        services.member_remove(chat_id=chat.pk, actor=staff, user_id=bob.pk)
 
 
-def test_member_remove_as_staff_broadcasts_member_removed(chat_events, staff, user, bob):
+def test_member_remove_by_moderator_broadcasts_member_removed(chat_events, staff, user, bob):
     chat = group_chat(user, bob)
 
-    services.member_remove(chat_id=chat.pk, actor=staff, user_id=bob.pk, as_staff=True)
+    services.member_remove(chat_id=chat.pk, actor=staff, user_id=bob.pk)
 
     event = {"chat_id": chat.pk, "user_id": bob.pk}
     assert [(e.group, e.event, e.payload) for e in chat_events] == [
@@ -108,9 +121,7 @@ def test_member_remove_as_staff_broadcasts_member_removed(chat_events, staff, us
 def test_member_set_role_makes_a_member_admin_and_broadcasts_member_updated(chat_events, staff, user, bob):
     chat = group_chat(user, bob)
 
-    member = services.member_set_role(
-        chat_id=chat.pk, actor=staff, user_id=bob.pk, role="admin", as_staff=True
-    )
+    member = services.member_set_role(chat_id=chat.pk, actor=staff, user_id=bob.pk, role="admin")
 
     assert member.role == "admin"
     assert roles(chat)[bob.pk] == "admin"
@@ -122,7 +133,7 @@ def test_member_set_role_makes_a_member_admin_and_broadcasts_member_updated(chat
 def test_member_set_role_to_owner_makes_the_previous_owner_admin(chat_events, staff, user, bob):
     chat = group_chat(user, bob)
 
-    services.member_set_role(chat_id=chat.pk, actor=staff, user_id=bob.pk, role="owner", as_staff=True)
+    services.member_set_role(chat_id=chat.pk, actor=staff, user_id=bob.pk, role="owner")
 
     assert roles(chat) == {user.pk: "admin", bob.pk: "owner"}
     assert [(e.event, e.payload["user_id"], e.payload["role"]) for e in chat_events] == [
@@ -135,14 +146,14 @@ def test_member_set_role_lowering_the_owner_is_refused(staff, user, bob):
     chat = group_chat(user, bob)
 
     with pytest.raises(OwnerRoleChangeError):
-        services.member_set_role(chat_id=chat.pk, actor=staff, user_id=user.pk, role="member", as_staff=True)
+        services.member_set_role(chat_id=chat.pk, actor=staff, user_id=user.pk, role="member")
     assert roles(chat)[user.pk] == "owner"
 
 
 def test_member_set_role_unchanged_broadcasts_nothing(chat_events, staff, user, bob):
     chat = group_chat(user, bob)
 
-    services.member_set_role(chat_id=chat.pk, actor=staff, user_id=bob.pk, role="member", as_staff=True)
+    services.member_set_role(chat_id=chat.pk, actor=staff, user_id=bob.pk, role="member")
 
     assert chat_events == []
 
@@ -151,7 +162,7 @@ def test_member_set_role_with_unknown_role_is_refused(staff, user, bob):
     chat = group_chat(user, bob)
 
     with pytest.raises(InvalidRoleError):
-        services.member_set_role(chat_id=chat.pk, actor=staff, user_id=bob.pk, role="king", as_staff=True)
+        services.member_set_role(chat_id=chat.pk, actor=staff, user_id=bob.pk, role="king")
 
 
 def test_member_set_role_by_owner_member_is_allowed(user, bob):
@@ -173,4 +184,4 @@ def test_member_set_role_in_private_chat_is_refused(staff, user, bob):
     chat = private_chat(user, bob)
 
     with pytest.raises(PrivateChatMembershipError):
-        services.member_set_role(chat_id=chat.pk, actor=staff, user_id=bob.pk, role="admin", as_staff=True)
+        services.member_set_role(chat_id=chat.pk, actor=staff, user_id=bob.pk, role="admin")

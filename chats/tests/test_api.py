@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from accounts.tests.factories import UserFactory
 from chats.models import Chat, ChatMember
@@ -674,3 +675,39 @@ def test_mark_read_returns_403_when_not_a_member(auth_client, bob, carol):
     assert response.status_code == 403
     assert response.json() == NOT_MEMBER
     assert not ChatMember.objects.filter(chat=chat, last_read_seq__gt=0).exists()
+
+
+# --- moderators: the same membership rule as the admin ------------------------------------------
+
+
+def moderator():
+    """A staff user holding the chatmember permissions (what the Moderators group grants)."""
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_chatmember", "add_chatmember", "change_chatmember", "delete_chatmember"]
+        )
+    )
+    return user
+
+
+def test_add_members_by_moderator_not_in_the_chat_returns_the_chat(make_client, user, bob):
+    chat = group_chat(user)
+
+    response = make_client(moderator()).post(
+        f"/api/chats/{chat.pk}/members", {"user_ids": [bob.pk]}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert members_of(chat) == {user.pk: "owner", bob.pk: "member"}
+
+
+def test_add_members_by_staff_without_permission_is_not_member(make_client, user, bob):
+    chat = group_chat(user)
+
+    response = make_client(UserFactory(is_staff=True)).post(
+        f"/api/chats/{chat.pk}/members", {"user_ids": [bob.pk]}, format="json"
+    )
+
+    assert (response.status_code, response.json()) == (403, NOT_MEMBER)
+    assert members_of(chat) == {user.pk: "owner"}

@@ -131,11 +131,11 @@ def test_chat_mark_read_broadcasts_nothing_when_marker_would_move_backwards(chat
 
 
 @pytest.mark.django_db
-def test_chat_get_for_member_raises_not_member_for_missing_chat(user):
-    from chats.selectors import chat_get_for_member
+def test_access_chat_raises_not_member_for_missing_chat(user):
+    from chats.access import access_chat
 
     with pytest.raises(NotChatMemberError) as raised:
-        chat_get_for_member(chat_id=987654321, user=user)
+        access_chat(chat_id=987654321, user=user)
 
     assert raised.value.status_code == 403
     assert raised.value.code == "not_chat_member"

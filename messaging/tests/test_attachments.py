@@ -18,6 +18,7 @@ from chats import services as chat_services
 from chats.models import Chat
 from chats.tests.factories import group_chat, private_chat, run_in_threads
 from messaging import services
+from messaging.attachments import services as attachment_services
 from messaging.errors import InvalidAttachmentError
 from messaging.models import Attachment, Message
 from messaging.payloads import attachment_payload
@@ -59,7 +60,7 @@ def upload(client, data, name="file.bin", content_type="application/octet-stream
 
 def stored(uploader, data=PNG, name="photo.png"):
     """An unsent upload of `uploader`, stored through the service."""
-    return services.attachment_upload(uploader=uploader, file=SimpleUploadedFile(name, data))
+    return attachment_services.attachment_upload(uploader=uploader, file=SimpleUploadedFile(name, data))
 
 
 def send(client, chat, content="see attached", **body):

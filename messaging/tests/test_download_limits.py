@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.tests.factories import UserFactory
-from messaging import services
+from messaging.attachments import services as attachment_services
 from realtime.tests.live import daphne_server
 from realtime.tests.wsclient import access_token
 
@@ -54,7 +54,9 @@ def read_all(sock: socket.socket, timeout: float) -> tuple[bytes, bool]:
 def test_download_streams_and_a_client_that_does_not_read_is_bounded_then_dropped():
     alice = UserFactory()
     content = (b"0123456789abcdef" * (SIZE // 16))[:SIZE]
-    attachment = services.attachment_upload(uploader=alice, file=SimpleUploadedFile("big.txt", content))
+    attachment = attachment_services.attachment_upload(
+        uploader=alice, file=SimpleUploadedFile("big.txt", content)
+    )
     path = f"/api/attachments/{attachment.pk}/download"
     token = access_token(alice)
     env = {**LIMITS, "MEDIA_ROOT": str(settings.MEDIA_ROOT)}

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
+from chats.inbox import chat_list_for_user
 from chats.models import Chat, ChatMember
-from chats.selectors import chat_list_for_user
 from messaging.models import Message
 from messaging.selectors import message_history
 

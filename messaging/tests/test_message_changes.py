@@ -22,6 +22,13 @@ from messaging.models import Message, Reaction
 from messaging.payloads import message_payload
 
 
+def stored_payload(message_id):
+    """The payload of the message as stored now, loaded as the selectors load it."""
+    message = Message.objects.get(pk=message_id)
+    selectors.messages_load_details([message])
+    return message_payload(message)
+
+
 @pytest.fixture
 def chat(user, bob):
     return private_chat(user, bob)
@@ -163,7 +170,7 @@ def test_message_delete_leaves_a_tombstone_in_place(user, chat):
 
     second.refresh_from_db()
     assert (second.seq, second.content, second.deleted_at is not None) == (2, "", True)
-    assert message_payload(second)["deleted"] is True
+    assert stored_payload(second.pk)["deleted"] is True
     assert Message.objects.filter(chat=chat).count() == 3
 
 
@@ -175,7 +182,7 @@ def test_message_delete_removes_the_reactions(user, bob, chat):
     services.message_delete(message_id=message.pk, actor=user)
 
     assert Reaction.objects.count() == 0
-    assert message_payload(Message.objects.get(pk=message.pk))["reactions"] == []
+    assert stored_payload(message.pk)["reactions"] == []
 
 
 def test_message_delete_twice_broadcasts_once(chat_events, user, chat):
@@ -399,7 +406,7 @@ def test_reaction_counts_in_payload_are_first_chosen_first_and_shared(user, bob,
     services.reaction_add(message_id=message.pk, user=user, emoji="👍")
     services.reaction_add(message_id=message.pk, user=bob, emoji="👍")
 
-    payload = message_payload(Message.objects.get(pk=message.pk))
+    payload = stored_payload(message.pk)
 
     assert payload["reactions"] == [{"emoji": "🎉", "count": 1}, {"emoji": "👍", "count": 2}]
 
@@ -411,7 +418,7 @@ def test_reactions_attach_marks_the_viewers_own(user, bob, chat):
     services.reaction_add(message_id=message.pk, user=user, emoji="👍")
     message.refresh_from_db()
 
-    selectors.reactions_attach([message], viewer=user)
+    selectors.messages_load_details([message], viewer=user)
 
     assert message_payload(message)["reactions"] == [
         {"emoji": "🎉", "count": 1, "me": False},

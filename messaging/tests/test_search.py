@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chats.tests.factories import add_messages, group_chat, private_chat
-from messaging import selectors, services
+from messaging import services
 from messaging.selectors import message_search
+from messaging.selectors import search as search_module
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +152,7 @@ def test_search_without_token_is_unauthorized(api_client):
 @pytest.fixture
 def small_window(monkeypatch):
     """The recent window holds 2 messages per result asked for (1,000 for a page of 50 in production)."""
-    monkeypatch.setattr(selectors, "RECENT_WINDOW_PER_RESULT", 2)
+    monkeypatch.setattr(search_module, "RECENT_WINDOW_PER_RESULT", 2)
 
 
 def test_search_joins_recent_and_older_matches_newest_first(auth_client, bob, chat, small_window):

@@ -14,6 +14,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from accounts import services as account_services
 from accounts.tests.factories import UserFactory
 from chats import services as chat_services
+from messaging import selectors as message_selectors
 from messaging import services as message_services
 from messaging.models import Message
 from messaging.payloads import message_payload
@@ -204,7 +205,11 @@ async def test_send_message_reaches_every_member_socket_including_sender():
     got_a, got_b = await a.recv(), await b.recv()
     assert got_a == got_b
     assert got_a["type"] == "new_message"
-    stored = await db(lambda: message_payload(Message.objects.get(pk=got_a["payload"]["id"])))()
+    stored = await db(
+        lambda: message_payload(
+            message_selectors.message_get_for_member(message_id=got_a["payload"]["id"], user=alice)
+        )
+    )()
     assert got_a["payload"] == stored
     assert got_a["payload"]["sender_id"] == alice.pk
     await a.close()

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from chats import services as chat_services
+from messaging import selectors as message_selectors
 from messaging import services as message_services
 from messaging.models import Message
 from messaging.payloads import message_deleted_payload, message_payload
@@ -58,7 +59,9 @@ def react(message, user, emoji):
 
 @db
 def stored_payload(message_id):
-    return message_payload(Message.objects.get(pk=message_id))
+    message = Message.objects.get(pk=message_id)
+    message_selectors.messages_load_details([message])
+    return message_payload(message)
 
 
 @db

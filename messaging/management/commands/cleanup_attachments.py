@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from messaging.services import attachments_cleanup_unsent
+from messaging.attachments.services import attachments_cleanup_unsent
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Attachments: uploaded files, sniffed and stored, carried by at most one message (models in messaging.models)."""

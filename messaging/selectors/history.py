@@ -1,0 +1,104 @@
+"""Message history: pages and catch-up, for members only.
+
+Every query here is a range scan of the unique (chat_id, seq) index: the newest page walks it
+backwards from the end, before_seq from a point backwards, after_seq from a point forwards.
+"""
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from chatproject.fields import BIGINT_MAX
+from chats.access import member_check
+from messaging.access import access_message
+from messaging.attachments.selectors import attachments_attach
+from messaging.models import Message
+from messaging.selectors.reactions import reactions_attach
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+
+
+def clamp_limit(limit: int, maximum: int = MAX_PAGE_SIZE) -> int:
+    """Page sizes over `maximum` (MAX_PAGE_SIZE) shrink to it; below 1 grow to 1."""
+    return max(1, min(limit, maximum))
+
+
+def _in_chat(chat_id: int) -> QuerySet[Message]:
+    # Deleted messages stay as tombstones (deleted: true, empty content), so seqs stay gap-free.
+    return Message.objects.filter(chat_id=chat_id)
+
+
+def message_history(
+    *,
+    chat_id: int,
+    user: User,
+    limit: int = DEFAULT_PAGE_SIZE,
+    offset: int = 0,
+    before_seq: int | None = None,
+    after_seq: int | None = None,
+    mark_mine: bool = True,
+    max_limit: int = MAX_PAGE_SIZE,
+) -> list[Message]:
+    """A page of a chat's messages for a member (the selector behind GET /api/messages/get).
+
+    Deleted messages are in it as tombstones. Reaction counts are loaded in one more query (none when
+    no message of the page ever changed); `mark_mine` also says which reactions are the user's.
+
+    before_seq keeps messages older than it, after_seq messages newer than it (both: the window
+    between). The page is oldest first when after_seq is given (catching up), newest first otherwise;
+    `offset` skips that many from the start of that order, `limit` (clamped to 1..max_limit) caps it.
+    Raises NotChatMemberError.
+    """
+    member_check(chat_id=chat_id, user=user)
+    limit = clamp_limit(limit, max_limit)
+    messages = _in_chat(chat_id)
+    if before_seq is not None:
+        messages = messages.filter(seq__lt=min(before_seq, BIGINT_MAX))
+    if after_seq is not None:
+        messages = messages.filter(seq__gt=min(after_seq, BIGINT_MAX))
+    ordered = messages.order_by("seq" if after_seq is not None else "-seq")
+    offset = min(max(offset, 0), BIGINT_MAX - limit)
+    page = list(ordered[offset : offset + limit])
+    messages_load_details(page, viewer=user if mark_mine else None)
+    return page
+
+
+def messages_after(
+    *, chat_id: int, user: User, after_seq: int, limit: int, through_seq: int | None = None
+) -> list[Message]:
+    """Up to `limit` messages with seq > after_seq (and <= through_seq), oldest first: how a socket catches up.
+
+    `limit` is the caller's (the socket's replay limit), not the REST page maximum: a replay that
+    was silently cut at 100 would look complete. Raises NotChatMemberError.
+    """
+    return message_history(
+        chat_id=chat_id,
+        user=user,
+        limit=limit,
+        after_seq=after_seq,
+        before_seq=None if through_seq is None else min(through_seq, BIGINT_MAX - 1) + 1,
+        mark_mine=False,
+        max_limit=max(limit, 1),
+    )
+
+
+def messages_load_details(messages: list[Message], *, viewer: User | None = None) -> None:
+    """Load what message_payload shows besides the rows (attachments, reaction counts) for a page at once.
+
+    At most two queries whatever the page size, none for messages that never carried an attachment or
+    changed. With `viewer`, each reaction count also says whether the viewer is among it.
+    """
+    reactions_attach(messages, viewer=viewer)
+    attachments_attach(messages)
+
+
+def message_get_for_member(*, message_id: int, user: User) -> Message:
+    """One message of a chat the user is a member of (tombstones included), ready for its payload.
+
+    Reaction counts say which are the user's.
+
+    Raises MessageNotFoundError for a missing message and for one in a chat the user is not in alike.
+    """
+    message = access_message(message_id=message_id, user=user)
+    messages_load_details([message], viewer=user)
+    return message
