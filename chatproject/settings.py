@@ -210,6 +210,8 @@ REST_FRAMEWORK = {
         "refresh": env.str("THROTTLE_REFRESH", default="30/min"),
         "ws_ticket": env.str("THROTTLE_WS_TICKET", default="60/min"),
         "attachments": env.str("THROTTLE_ATTACHMENTS", default="60/min"),
+        # Per user: GET /api/users searches.
+        "user_search": env.str("THROTTLE_USER_SEARCH", default="60/min"),
         # Per user: message sends and edits, REST and WebSocket together (messaging.budget).
         "send": THROTTLE_SEND,
     },
