@@ -87,6 +87,7 @@ export class ChatClient extends EventTarget {
     /** @type {Map<number, number>} */ this.versions = new Map();
     /** @type {WebSocket|null} */ this.socket = null;
     this._wanted = false;
+    this._connecting = false;
     this._attempt = 0;
     /** @type {Promise<string>|null} */ this._refreshing = null;
     /** @type {ReturnType<typeof setTimeout>|undefined} */ this._retryTimer = undefined;
@@ -224,7 +225,10 @@ export class ChatClient extends EventTarget {
   /** @returns {Promise<ChatListEntry[]>} */
   async listChats() {
     const chats = (await this.request("GET", "/api/chats")).chats;
-    for (const chat of chats) if (chat.last_message) this.track(chat.last_message);
+    for (const chat of chats) {
+      this._newChat(chat);
+      if (chat.last_message) this.track(chat.last_message);
+    }
     return chats;
   }
 
@@ -234,13 +238,19 @@ export class ChatClient extends EventTarget {
   }
 
   /** The private chat with a user (created or found). @returns {Promise<Chat>} */
-  createPrivateChat(/** @type {number} */ userId) {
-    return this.request("POST", "/api/chats/private", { body: { user_id: userId } });
+  async createPrivateChat(/** @type {number} */ userId) {
+    return this._newChat(await this.request("POST", "/api/chats/private", { body: { user_id: userId } }));
   }
 
   /** @returns {Promise<Chat>} */
-  createGroupChat(/** @type {string} */ name, /** @type {number[]} */ participants = []) {
-    return this.request("POST", "/api/chats/group", { body: { name, participants } });
+  async createGroupChat(/** @type {string} */ name, /** @type {number[]} */ participants = []) {
+    return this._newChat(await this.request("POST", "/api/chats/group", { body: { name, participants } }));
+  }
+
+  /** A chat we just joined: `resume` covers it from its first message. @param {Chat} chat */
+  _newChat(chat) {
+    if (!this.seqs.has(chat.id)) this.seqs.set(chat.id, 0);
+    return chat;
   }
 
   /** Move your read marker (never backwards). */
@@ -390,9 +400,10 @@ export class ChatClient extends EventTarget {
   /** Open the socket and keep it open: reconnect with backoff, `resume` from `seqs`, renew before expiry. */
   async connect() {
     this._wanted = true;
-    if (this.socket && this.socket.readyState <= 1) return;
+    if (this._connecting || (this.socket && this.socket.readyState <= 1)) return;
     clearTimeout(this._retryTimer);
     this._emit("status", { state: "connecting" });
+    this._connecting = true;
     let socket;
     try {
       const token = await this.token();
@@ -407,7 +418,10 @@ export class ChatClient extends EventTarget {
       if (error instanceof ChatApiError && (error.status === 401 || error.status === 403)) return;
       this._retry();
       return;
+    } finally {
+      this._connecting = false;
     }
+    if (!this._wanted) return socket.close(1000);
     this.socket = socket;
     socket.onopen = () => {
       // First frame: the server replays what we lack before any live message.
@@ -476,6 +490,12 @@ export class ChatClient extends EventTarget {
         if ((payload.version || 0) > (this.versions.get(chatId) || 0)) this.versions.set(chatId, payload.version);
         return this._emit(type, payload);
       }
+      case "chat_created":
+        this._newChat(payload);
+        return this._emit(type, payload);
+      case "member_added":
+        if (payload.user_id === this.user?.id && payload.chat) this._newChat(payload.chat);
+        return this._emit(type, payload);
       case "resumed":
         this._attempt = 0;
         return this._emit("resumed", payload);
