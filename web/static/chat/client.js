@@ -159,14 +159,17 @@ export class ChatClient extends EventTarget {
     if (!this.accessToken) return;
     const lifeMs = jwtExpiry(this.accessToken) * 1000 - Date.now();
     const inMs = Math.max(lifeMs - Math.min(60_000, lifeMs / 5), 1000);
-    this._renewTimer = setTimeout(async () => {
-      try {
-        const token = await this.refresh();
-        this._sendFrame("auth", { token });
-      } catch {
-        /* logged_out was emitted, or the next request retries */
-      }
-    }, inMs);
+    this._renewTimer = setTimeout(() => this.renew().catch(() => {}), inMs);
+  }
+
+  /**
+   * Rotate the tokens now and move the open socket's expiry with an `auth` frame (answered by an
+   * `authenticated` event). Runs by itself ahead of each access token's expiry.
+   */
+  async renew() {
+    const token = await this.refresh();
+    this._sendFrame("auth", { token });
+    return token;
   }
 
   // --- accounts -----------------------------------------------------------------------------------
