@@ -237,8 +237,9 @@ $("group-form").addEventListener("submit", async (event) => {
 // --- one chat ------------------------------------------------------------------------------------
 
 async function openChat(/** @type {number} */ chatId) {
+  // A draft belongs to the chat it was written in; reopening the same chat keeps it.
+  if (state.current !== chatId) cancelComposerModes();
   state.current = chatId;
-  cancelComposerModes();
   const entry = chats.get(chatId)?.detail ? chats.get(chatId) : await loadDetail(chatId);
   $("chat-screen").classList.add("chat-open");
   $("chat-view").hidden = false;
