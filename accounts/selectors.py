@@ -63,11 +63,11 @@ def user_search(*, text: str, user: User) -> list[User]:
     """Active users (the caller excluded) whose email equals `text` or whose username starts with it.
 
     Both comparisons ignore case; a username prefix needs USER_SEARCH_MIN_LENGTH characters, an email
-    (anything with an @) does not. At most USER_SEARCH_LIMIT users, by username.
+    (anything with an @) does not. At most USER_SEARCH_LIMIT users, by username. The text is not
+    trimmed (the OpenAPI schema's minLength is then exactly the rule); the email lookup trims its own.
 
     Raises SearchTooShortError.
     """
-    text = text.strip()
     is_email = "@" in text
     if not is_email and len(text) < USER_SEARCH_MIN_LENGTH:
         raise SearchTooShortError()

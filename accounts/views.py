@@ -187,7 +187,7 @@ USER_NOT_FOUND = error_response(
     parameters=[
         OpenApiParameter(
             "search",
-            str,
+            {"type": "string", "minLength": 3},
             OpenApiParameter.QUERY,
             required=True,
             description="A whole email (case-insensitive) or the first 3+ characters of a username.",

@@ -36,7 +36,7 @@ def test_exact_email_case_insensitive(auth_client):
 
 
 def test_short_query_is_400_unless_an_email(auth_client):
-    for text in ["", "ab", "  ab  "]:
+    for text in ["", "ab", "é1"]:
         response = search(auth_client, text)
         assert response.status_code == 400
         assert response.json()["code"] == "search_too_short"
