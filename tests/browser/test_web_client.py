@@ -28,6 +28,9 @@ from tests.browser.pages import ARTIFACTS, AdminBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# Assertions wait as long as actions do: 5 s is short on a 2-core machine running all of it at once.
+expect.set_options(timeout=TIMEOUT_MS)
+
 # The longest a page may take to notice its server is back: the client's backoff reaches a few seconds.
 RECONNECT_MS = 60_000
 # A 2x2 PNG, so the preview has real pixels to decode.

@@ -18,6 +18,9 @@ from tests.browser.pages import ARTIFACTS, AdminBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# Assertions wait as long as actions do: 5 s is short on a 2-core machine running all of it at once.
+expect.set_options(timeout=TIMEOUT_MS)
+
 HISTORY = 120
 
 

@@ -103,6 +103,11 @@ async function loadChats() {
   for (const entry of list) {
     const known = chats.get(entry.id);
     entry.detail = known?.detail;
+    // A live message may have overtaken this list (it was read before the message committed).
+    if (known?.last_message && (!entry.last_message || known.last_message.seq > entry.last_message.seq)) {
+      entry.last_message = known.last_message;
+      entry.unread_count = Math.max(entry.unread_count, known.unread_count);
+    }
     chats.set(entry.id, entry);
     if (!client.seqs.has(entry.id)) client.seqs.set(entry.id, entry.last_message ? entry.last_message.seq : 0);
   }
