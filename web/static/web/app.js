@@ -12,6 +12,8 @@ const messages = new Map();
 const readMarks = new Map();
 /** @type {Map<number, string>} */
 const usernames = new Map();
+/** @type {Set<number>} chats whose members were reloaded to name an unknown sender */
+const reloadedMembers = new Set();
 /** @type {Map<number, any>} user id -> found user (for the group form) */
 const found = new Map();
 const state = {
@@ -279,7 +281,11 @@ function remember(message) {
   client.track(message);
   const oldest = state.oldest.get(message.chat_id);
   if (oldest === undefined || message.seq < oldest) state.oldest.set(message.chat_id, message.seq);
-  if (message.sender_id !== null) usernames.has(message.sender_id) || loadDetail(message.chat_id).catch(() => {});
+  // A sender we cannot name (joined since we loaded the members): reload the members once per chat.
+  if (message.sender_id !== null && !usernames.has(message.sender_id) && !reloadedMembers.has(message.chat_id)) {
+    reloadedMembers.add(message.chat_id);
+    loadDetail(message.chat_id).catch(() => {});
+  }
 }
 
 function sorted(chatId) {
@@ -664,6 +670,7 @@ for (const type of ["chat_created", "chat_updated", "member_added", "member_remo
       return;
     }
     if (chatId && !client.seqs.has(chatId)) client.seqs.set(chatId, 0);
+    reloadedMembers.delete(chatId);
     if (chatId) await loadDetail(chatId).catch(() => {});
     await loadChats();
     if (chatId === state.current) {
