@@ -1,6 +1,12 @@
 """Account failures, each with a stable code."""
 
-from chatproject.errors import ConflictError, ForbiddenError, NotAuthenticatedError, NotFoundError
+from chatproject.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotAuthenticatedError,
+    NotFoundError,
+)
 
 
 class EmailTakenError(ConflictError):
@@ -50,3 +56,10 @@ class InvalidAccessTokenError(NotAuthenticatedError):
 
     code = "invalid_token"
     message = "invalid or expired token"
+
+
+class SearchTooShortError(InvalidError):
+    """A user search under 3 characters that is not an email."""
+
+    code = "search_too_short"
+    message = "search needs at least 3 characters, or a whole email"

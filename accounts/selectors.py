@@ -1,10 +1,11 @@
 """Account reads."""
 
-from django.db.models import QuerySet, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
 
-from accounts.errors import UserNotFoundError
+from accounts.errors import SearchTooShortError, UserNotFoundError
 from accounts.models import User
+from chats.models import ChatMember
 
 
 def users_with_email(*, email: str) -> QuerySet[User]:
@@ -52,3 +53,42 @@ def user_lock_active(*, user_id: int) -> bool:
     commits: a write checked this way is either committed before the ban commits, or refused.
     """
     return User.objects.select_for_update(no_key=True).filter(pk=user_id, is_active=True).exists()
+
+
+USER_SEARCH_MIN_LENGTH = 3
+USER_SEARCH_LIMIT = 20
+
+
+def user_search(*, text: str, user: User) -> list[User]:
+    """Active users (the caller excluded) whose email equals `text` or whose username starts with it.
+
+    Both comparisons ignore case; a username prefix needs USER_SEARCH_MIN_LENGTH characters, an email
+    (anything with an @) does not. At most USER_SEARCH_LIMIT users, by username. The text is not
+    trimmed (the OpenAPI schema's minLength is then exactly the rule); the email lookup trims its own.
+
+    Raises SearchTooShortError.
+    """
+    is_email = "@" in text
+    if not is_email and len(text) < USER_SEARCH_MIN_LENGTH:
+        raise SearchTooShortError()
+    match = Q(username__istartswith=text) if len(text) >= USER_SEARCH_MIN_LENGTH else Q(pk__in=[])
+    if is_email:
+        match |= Q(pk__in=users_with_email(email=text).values("pk"))
+    found = User.objects.filter(match, is_active=True).exclude(pk=user.pk).order_by("username", "pk")
+    return list(found[:USER_SEARCH_LIMIT])
+
+
+def user_get_visible(*, user_id: int, viewer: User) -> User:
+    """An active user who shares at least one chat with `viewer` (or is the viewer).
+
+    Raises UserNotFoundError: for a missing user and a stranger alike.
+    """
+    viewer_chats = ChatMember.objects.filter(user=viewer).values("chat_id")
+    shared = ChatMember.objects.filter(user_id=user_id, chat_id__in=viewer_chats)
+    found = User.objects.filter(pk=user_id, is_active=True)
+    if user_id != viewer.pk:
+        found = found.filter(pk__in=shared.values("user_id"))
+    try:
+        return found.get()
+    except User.DoesNotExist:
+        raise UserNotFoundError() from None

@@ -71,3 +71,13 @@ class RefreshThrottle(ClientAddressThrottle):
     """POST /api/refresh."""
 
     scope = "refresh"
+
+
+class UserSearchThrottle(ClientAddressThrottle):
+    """GET /api/users, per user (THROTTLE_USER_SEARCH): the directory must not be walkable in bulk."""
+
+    scope = "user_search"
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        """One counter per user (authentication runs before throttles, so there is one)."""
+        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from accounts import views
+from chatproject import converters
 
 urlpatterns = [
     path("register", views.register, name="register"),
@@ -10,4 +11,6 @@ urlpatterns = [
     path("refresh", views.refresh, name="refresh"),
     path("logout", views.logout, name="logout"),
     path("me", views.me, name="me"),
+    path("users", views.users_search, name="users-search"),
+    path(f"users/<{converters.ID}:pk>", views.user_detail, name="user-detail"),
 ]

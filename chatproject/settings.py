@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "chats",
     "messaging",
     "realtime",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,8 @@ REST_FRAMEWORK = {
         "refresh": env.str("THROTTLE_REFRESH", default="30/min"),
         "ws_ticket": env.str("THROTTLE_WS_TICKET", default="60/min"),
         "attachments": env.str("THROTTLE_ATTACHMENTS", default="60/min"),
+        # Per user: GET /api/users searches.
+        "user_search": env.str("THROTTLE_USER_SEARCH", default="60/min"),
         # Per user: message sends and edits, REST and WebSocket together (messaging.budget).
         "send": THROTTLE_SEND,
     },
@@ -286,6 +289,10 @@ PRESENCE_HEARTBEAT_SECONDS = env.float("PRESENCE_HEARTBEAT_SECONDS", default=10.
 PRESENCE_FANOUT_MAX_MEMBERS = env.int("PRESENCE_FANOUT_MAX_MEMBERS", default=100)
 if not 0 < PRESENCE_HEARTBEAT_SECONDS < PRESENCE_TTL_SECONDS:
     raise ImproperlyConfigured("PRESENCE_HEARTBEAT_SECONDS must be above 0 and below PRESENCE_TTL_SECONDS.")
+
+# --- Web client (web: `/`) ------------------------------------------------------------------
+# The browser client served at `/`; off, `/` is a JSON 404 and the admin has no "View site" link.
+WEB_CLIENT = env.bool("WEB_CLIENT", default=True)
 
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

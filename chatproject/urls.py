@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("chats.urls")),
     path("api/", include("messaging.urls")),
     path("api/", include("realtime.urls")),
+    path("", include("web.urls")),
 ]
 
 handler400 = "chatproject.views.bad_request"

@@ -30,6 +30,7 @@ ROUTES = [
     ("post", "/api/messages/{id}/reactions"),
     ("delete", "/api/messages/{id}/reactions/%F0%9F%91%8D"),
     ("get", "/api/attachments/{id}/download"),
+    ("get", "/api/users/{id}"),
 ]
 BODIES = {
     "/api/chats/{id}": {"name": "renamed"},

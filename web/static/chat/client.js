@@ -1,0 +1,529 @@
+// Chat backend client library: plain ES module, no dependencies, no build step.
+//
+//   import { ChatClient } from "/static/chat/client.js";
+//   const chat = new ChatClient();                       // same origin; or new ChatClient({ baseUrl })
+//   await chat.login({ email, password });               // or: await chat.restore()
+//   chat.addEventListener("message", (e) => console.log(e.detail.content));
+//   await chat.connect();                                // socket with reconnect, resume and renewal
+//
+// Tokens: the access token lives in memory only. The refresh token is kept in `storage`
+// (localStorage by default, key "chat.refresh_token") so a reload can log in again with `restore()`;
+// pass `storage: null` to keep it in memory too (the user logs in again after a reload). Every refresh
+// rotates it through POST /api/refresh; concurrent callers share one refresh.
+//
+// Events (CustomEvent, the frame's payload in `detail`): message (new_message, each seq once and in
+// order per chat), message_updated, message_deleted, reaction_added, reaction_removed, typing, read,
+// presence, chat_created, chat_updated, member_added, member_removed, member_updated, resumed,
+// error (socket error frames), status ({state: "connecting"|"open"|"closed", retryInMs?}),
+// logged_out (the refresh token no longer works, or the account was disabled).
+
+const REFRESH_KEY = "chat.refresh_token";
+
+/** An error answer of the REST API: `status`, and the body's `code` and `message`. */
+export class ChatApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {{error?: string, code?: string, [key: string]: unknown}} body
+   */
+  constructor(status, body) {
+    super(body.error || `HTTP ${status}`);
+    this.name = "ChatApiError";
+    /** @type {number} */ this.status = status;
+    /** @type {string} */ this.code = body.code || "http_error";
+    /** @type {object} */ this.body = body;
+  }
+}
+
+/**
+ * @typedef {{id: number, username: string}} PublicUser
+ * @typedef {{id: number, filename: string, size: number, content_type: string, url: string}} Attachment
+ * @typedef {{emoji: string, count: number, me?: boolean}} Reaction
+ * @typedef {{id: number, chat_id: number, sender_id: number|null, content: string, created_at: string,
+ *   edited_at: string|null, seq: number, reply_to: number|null, client_id: string|null, deleted: boolean,
+ *   version: number, reactions: Reaction[], attachments: Attachment[]}} Message
+ * @typedef {{id: number, type: "private"|"group", name: string|null, created_at: string}} Chat
+ * @typedef {Chat & {last_message: Message|null, unread_count: number}} ChatListEntry
+ * @typedef {Chat & {members: {id: number, username: string, role: string, online: boolean}[]}} ChatDetail
+ * @typedef {{getItem(k: string): string|null, setItem(k: string, v: string): void, removeItem(k: string): void}} TokenStorage
+ */
+
+/** Seconds since the epoch at which a JWT expires (0 if unreadable). @param {string} token */
+function jwtExpiry(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return Number(JSON.parse(atob(part)).exp) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A random id for idempotent sends. */
+export function newClientId() {
+  return globalThis.crypto?.randomUUID
+    ? globalThis.crypto.randomUUID()
+    : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+export class ChatClient extends EventTarget {
+  /**
+   * @param {{baseUrl?: string, storage?: TokenStorage|null, wsAuth?: "ticket"|"subprotocol",
+   *   maxBackoffMs?: number, fetch?: typeof fetch, WebSocket?: typeof WebSocket}} [options]
+   */
+  constructor(options = {}) {
+    super();
+    this.baseUrl = (options.baseUrl ?? globalThis.location?.origin ?? "").replace(/\/$/, "");
+    /** @type {TokenStorage|null} */
+    this.storage = options.storage === undefined ? (globalThis.localStorage ?? null) : options.storage;
+    this.wsAuth = options.wsAuth || "ticket";
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this._fetch = options.fetch || globalThis.fetch.bind(globalThis);
+    this._WebSocket = options.WebSocket || globalThis.WebSocket;
+    /** @type {string|null} */ this.accessToken = null;
+    /** @type {string|null} */ this._memoryRefresh = null;
+    /** @type {{id: number, username: string, email: string}|null} */ this.user = null;
+    /** Highest seq seen per chat: sent in `resume`, and anything at or below it is a duplicate. */
+    /** @type {Map<number, number>} */ this.seqs = new Map();
+    /** Highest change version seen per chat (edits, deletions, reactions), sent in `resume`. */
+    /** @type {Map<number, number>} */ this.versions = new Map();
+    /** @type {WebSocket|null} */ this.socket = null;
+    this._wanted = false;
+    this._connecting = false;
+    this._attempt = 0;
+    /** @type {Promise<string>|null} */ this._refreshing = null;
+    /** @type {ReturnType<typeof setTimeout>|undefined} */ this._retryTimer = undefined;
+    /** @type {ReturnType<typeof setTimeout>|undefined} */ this._renewTimer = undefined;
+  }
+
+  // --- tokens -------------------------------------------------------------------------------------
+
+  /** The stored refresh token, if any. */
+  get refreshToken() {
+    return this.storage ? this.storage.getItem(REFRESH_KEY) : this._memoryRefresh;
+  }
+
+  /** @param {string|null} token */
+  _setRefresh(token) {
+    if (this.storage) {
+      if (token) this.storage.setItem(REFRESH_KEY, token);
+      else this.storage.removeItem(REFRESH_KEY);
+    } else {
+      this._memoryRefresh = token;
+    }
+  }
+
+  /** @param {{access_token: string, refresh_token: string}} pair */
+  _setTokens(pair) {
+    this.accessToken = pair.access_token;
+    this._setRefresh(pair.refresh_token);
+    this._scheduleRenewal();
+  }
+
+  /** Rotate the refresh token for a fresh pair (one request however many callers ask at once). */
+  refresh() {
+    if (!this._refreshing) {
+      this._refreshing = (async () => {
+        const token = this.refreshToken;
+        if (!token) throw new ChatApiError(401, { error: "not logged in", code: "not_authenticated" });
+        try {
+          const pair = await this._raw("POST", "/api/refresh", { body: { refresh_token: token } });
+          this._setTokens(pair);
+          return pair.access_token;
+        } catch (error) {
+          if (error instanceof ChatApiError && (error.status === 401 || error.status === 403)) this._loggedOut();
+          throw error;
+        }
+      })().finally(() => {
+        this._refreshing = null;
+      });
+    }
+    return this._refreshing;
+  }
+
+  _loggedOut() {
+    this.accessToken = null;
+    this.user = null;
+    this._setRefresh(null);
+    this.disconnect();
+    this._emit("logged_out", {});
+  }
+
+  /** An access token valid for at least 30 more seconds, refreshed if needed. */
+  async token() {
+    if (this.accessToken && jwtExpiry(this.accessToken) - Date.now() / 1000 > 30) return this.accessToken;
+    return this.refresh();
+  }
+
+  /** Renew ahead of expiry: refresh, then move the open socket's expiry with an `auth` frame. */
+  _scheduleRenewal() {
+    clearTimeout(this._renewTimer);
+    if (!this.accessToken) return;
+    const lifeMs = jwtExpiry(this.accessToken) * 1000 - Date.now();
+    const inMs = Math.max(lifeMs - Math.min(60_000, lifeMs / 5), 1000);
+    this._renewTimer = setTimeout(() => this.renew().catch(() => {}), inMs);
+  }
+
+  /**
+   * Rotate the tokens now and move the open socket's expiry with an `auth` frame (answered by an
+   * `authenticated` event). Runs by itself ahead of each access token's expiry.
+   */
+  async renew() {
+    const token = await this.refresh();
+    this._sendFrame("auth", { token });
+    return token;
+  }
+
+  // --- accounts -----------------------------------------------------------------------------------
+
+  /** @param {{username: string, email: string, password: string}} body */
+  register(body) {
+    return this._raw("POST", "/api/register", { body });
+  }
+
+  /** Log in; keeps the tokens and loads `user`. @param {{email: string, password: string}} body */
+  async login(body) {
+    this._setTokens(await this._raw("POST", "/api/login", { body }));
+    this.user = await this.me();
+    return this.user;
+  }
+
+  /** Log in again from a stored refresh token; false when there is none or it no longer works. */
+  async restore() {
+    if (!this.refreshToken) return false;
+    try {
+      await this.refresh();
+      this.user = await this.me();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Revoke the refresh token, close the socket and forget everything. */
+  async logout() {
+    const token = this.refreshToken;
+    try {
+      if (token && this.accessToken) await this.request("POST", "/api/logout", { body: { refresh_token: token } });
+    } finally {
+      clearTimeout(this._renewTimer);
+      this._loggedOut();
+    }
+  }
+
+  me() {
+    return this.request("GET", "/api/me");
+  }
+
+  /** The user directory: an exact email or a username prefix (3+ characters). @returns {Promise<PublicUser[]>} */
+  async searchUsers(/** @type {string} */ search) {
+    return (await this.request("GET", "/api/users", { query: { search } })).users;
+  }
+
+  /** @returns {Promise<PublicUser>} */
+  getUser(/** @type {number} */ id) {
+    return this.request("GET", `/api/users/${id}`);
+  }
+
+  // --- chats --------------------------------------------------------------------------------------
+
+  /** @returns {Promise<ChatListEntry[]>} */
+  async listChats() {
+    const chats = (await this.request("GET", "/api/chats")).chats;
+    for (const chat of chats) {
+      this._newChat(chat);
+      if (chat.last_message) this.track(chat.last_message);
+    }
+    return chats;
+  }
+
+  /** @returns {Promise<ChatDetail>} */
+  getChat(/** @type {number} */ id) {
+    return this.request("GET", `/api/chats/${id}`);
+  }
+
+  /** The private chat with a user (created or found). @returns {Promise<Chat>} */
+  async createPrivateChat(/** @type {number} */ userId) {
+    return this._newChat(await this.request("POST", "/api/chats/private", { body: { user_id: userId } }));
+  }
+
+  /** @returns {Promise<Chat>} */
+  async createGroupChat(/** @type {string} */ name, /** @type {number[]} */ participants = []) {
+    return this._newChat(await this.request("POST", "/api/chats/group", { body: { name, participants } }));
+  }
+
+  /** A chat we just joined: `resume` covers it from its first message. @param {Chat} chat */
+  _newChat(chat) {
+    if (!this.seqs.has(chat.id)) this.seqs.set(chat.id, 0);
+    return chat;
+  }
+
+  /** Move your read marker (never backwards). */
+  markRead(/** @type {number} */ chatId, /** @type {number} */ seq) {
+    return this.request("POST", `/api/chats/${chatId}/read`, { body: { seq } });
+  }
+
+  // --- messages -----------------------------------------------------------------------------------
+
+  /**
+   * Send over REST, idempotently: a retry with the same `client_id` stores nothing twice.
+   * @param {{chatId: number, content: string, replyTo?: number|null, attachmentIds?: number[], clientId?: string}} m
+   * @returns {Promise<Message>}
+   */
+  sendMessage({ chatId, content, replyTo = null, attachmentIds = [], clientId = newClientId() }) {
+    const body = { chat_id: chatId, content, client_id: clientId };
+    if (replyTo) body.reply_to = replyTo;
+    if (attachmentIds.length) body.attachment_ids = attachmentIds;
+    return this.request("POST", "/api/messages/send", { body, retries: 3 });
+  }
+
+  /**
+   * A page of history: no cursor = newest first; `beforeSeq` = older than it, newest first;
+   * `afterSeq` = newer than it, oldest first.
+   * @param {number} chatId @param {{beforeSeq?: number, afterSeq?: number, limit?: number}} [page]
+   * @returns {Promise<Message[]>}
+   */
+  async history(chatId, { beforeSeq, afterSeq, limit = 50 } = {}) {
+    const query = { chat_id: chatId, limit, before_seq: beforeSeq, after_seq: afterSeq };
+    return (await this.request("GET", "/api/messages/get", { query })).messages;
+  }
+
+  editMessage(/** @type {number} */ id, /** @type {string} */ content) {
+    return this.request("PATCH", `/api/messages/${id}`, { body: { content } });
+  }
+
+  deleteMessage(/** @type {number} */ id) {
+    return this.request("DELETE", `/api/messages/${id}`);
+  }
+
+  addReaction(/** @type {number} */ id, /** @type {string} */ emoji) {
+    return this.request("POST", `/api/messages/${id}/reactions`, { body: { emoji } });
+  }
+
+  removeReaction(/** @type {number} */ id, /** @type {string} */ emoji) {
+    return this.request("DELETE", `/api/messages/${id}/reactions/${encodeURIComponent(emoji)}`);
+  }
+
+  /** Edits, deletions and reactions after a version. @returns {Promise<{messages: Message[], version: number}>} */
+  changes(/** @type {number} */ chatId, /** @type {number} */ sinceVersion, limit = 100) {
+    return this.request("GET", "/api/messages/changes", { query: { chat_id: chatId, since_version: sinceVersion, limit } });
+  }
+
+  /** @returns {Promise<{messages: Message[]}>} */
+  search(/** @type {string} */ q, /** @type {number|undefined} */ chatId) {
+    return this.request("GET", "/api/messages/search", { query: { q, chat_id: chatId } });
+  }
+
+  /** Upload a file (then send its id in `attachmentIds`). @param {Blob} file @param {string} [filename] @returns {Promise<Attachment>} */
+  uploadAttachment(file, filename) {
+    const form = new FormData();
+    form.append("file", file, filename || /** @type {File} */ (file).name || "file");
+    return this.request("POST", "/api/attachments", { form });
+  }
+
+  /** The attachment's bytes (downloads need the bearer token, so no plain link). @returns {Promise<Blob>} */
+  async downloadAttachment(/** @type {Attachment|string} */ attachment) {
+    const url = typeof attachment === "string" ? attachment : attachment.url;
+    const response = await this._send("GET", url, {}, await this.token());
+    if (!response.ok) throw new ChatApiError(response.status, await response.json().catch(() => ({})));
+    return response.blob();
+  }
+
+  // --- HTTP ---------------------------------------------------------------------------------------
+
+  /**
+   * An authenticated call: refreshes an expiring token first, and once more on a 401.
+   * Network failures and 503s are retried `retries` times with backoff (only for idempotent calls).
+   * @param {string} method @param {string} path
+   * @param {{body?: unknown, query?: Record<string, unknown>, form?: FormData, retries?: number}} [options]
+   */
+  async request(method, path, options = {}) {
+    const retries = options.retries ?? (method === "GET" ? 3 : 0);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        let response = await this._send(method, path, options, await this.token());
+        if (response.status === 401) response = await this._send(method, path, options, await this.refresh());
+        return await this._parse(response);
+      } catch (error) {
+        const transient = !(error instanceof ChatApiError) || error.status === 503;
+        if (!transient || attempt >= retries) throw error;
+        await new Promise((resolve) => setTimeout(resolve, this._backoff(attempt)));
+      }
+    }
+  }
+
+  /** An unauthenticated call (register, login, refresh). */
+  async _raw(/** @type {string} */ method, /** @type {string} */ path, options = {}) {
+    return this._parse(await this._send(method, path, options, null));
+  }
+
+  /** @param {string} method @param {string} path @param {{body?: unknown, query?: Record<string, unknown>, form?: FormData}} options @param {string|null} token */
+  _send(method, path, options, token) {
+    const url = new URL(this.baseUrl + path, globalThis.location?.href);
+    for (const [key, value] of Object.entries(options.query || {})) {
+      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
+    }
+    /** @type {Record<string, string>} */ const headers = {};
+    let body;
+    if (options.form) body = options.form;
+    else if (options.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(options.body);
+    }
+    if (token) headers.Authorization = `Bearer ${token}`;
+    return this._fetch(url, { method, headers, body });
+  }
+
+  /** @param {Response} response */
+  async _parse(response) {
+    if (response.status === 204) return null;
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ChatApiError(response.status, body);
+    return body;
+  }
+
+  /** Exponential backoff with jitter: half fixed, half random, capped. */
+  _backoff(/** @type {number} */ attempt) {
+    const ceiling = Math.min(this.maxBackoffMs, 500 * 2 ** attempt);
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  // --- socket -------------------------------------------------------------------------------------
+
+  /**
+   * Remember that `message` was seen (history pages, REST answers do not need it: only what moves the
+   * resume cursor forward). Messages at or below a chat's cursor are dropped as duplicates.
+   * @param {{chat_id: number, seq: number, version?: number}} message
+   */
+  track(message) {
+    if (message.seq > (this.seqs.get(message.chat_id) || 0)) this.seqs.set(message.chat_id, message.seq);
+    if ((message.version || 0) > (this.versions.get(message.chat_id) || 0)) {
+      this.versions.set(message.chat_id, message.version || 0);
+    }
+  }
+
+  /** Open the socket and keep it open: reconnect with backoff, `resume` from `seqs`, renew before expiry. */
+  async connect() {
+    this._wanted = true;
+    if (this._connecting || (this.socket && this.socket.readyState <= 1)) return;
+    clearTimeout(this._retryTimer);
+    this._emit("status", { state: "connecting" });
+    this._connecting = true;
+    let socket;
+    try {
+      const token = await this.token();
+      const wsBase = this.baseUrl.replace(/^http/, "ws") + "/api/ws";
+      if (this.wsAuth === "subprotocol") {
+        socket = new this._WebSocket(wsBase, ["chat", `bearer.${token}`]);
+      } else {
+        const { ticket } = await this.request("POST", "/api/ws/ticket");
+        socket = new this._WebSocket(`${wsBase}?ticket=${encodeURIComponent(ticket)}`);
+      }
+    } catch (error) {
+      if (error instanceof ChatApiError && (error.status === 401 || error.status === 403)) return;
+      this._retry();
+      return;
+    } finally {
+      this._connecting = false;
+    }
+    if (!this._wanted) return socket.close(1000);
+    this.socket = socket;
+    socket.onopen = () => {
+      // First frame: the server replays what we lack before any live message.
+      const chats = Object.fromEntries(this.seqs);
+      const versions = Object.fromEntries(this.versions);
+      socket.send(JSON.stringify({ type: "resume", payload: { chats, versions } }));
+      this._emit("status", { state: "open" });
+    };
+    socket.onmessage = (event) => this._onFrame(JSON.parse(event.data));
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (!this._wanted) return this._emit("status", { state: "closed" });
+      if (event.code === 4403) return this._loggedOut();
+      if (event.code === 4401) this.accessToken = null; // the next attempt refreshes first
+      this._retry();
+    };
+  }
+
+  _retry() {
+    if (!this._wanted) return;
+    const delay = this._backoff(this._attempt++);
+    this._emit("status", { state: "closed", retryInMs: Math.round(delay) });
+    clearTimeout(this._retryTimer);
+    this._retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Close the socket for good (until the next `connect()`). */
+  disconnect() {
+    this._wanted = false;
+    clearTimeout(this._retryTimer);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close(1000);
+  }
+
+  /** Whether the socket is open now. */
+  get connected() {
+    return !!this.socket && this.socket.readyState === 1;
+  }
+
+  /** Send a frame if the socket is open; false otherwise. @param {string} type @param {object} payload */
+  _sendFrame(type, payload) {
+    if (!this.connected) return false;
+    /** @type {WebSocket} */ (this.socket).send(JSON.stringify({ type, payload }));
+    return true;
+  }
+
+  /** Tell the chat you are typing (the server rate-limits it to one per 2 s). */
+  typing(/** @type {number} */ chatId) {
+    return this._sendFrame("typing", { chat_id: chatId });
+  }
+
+  /** @param {{type: string, payload: any}} frame */
+  async _onFrame({ type, payload }) {
+    switch (type) {
+      case "new_message":
+        if (payload.seq <= (this.seqs.get(payload.chat_id) || 0)) return; // seen already
+        this.track(payload);
+        return this._emit("message", payload);
+      case "message_updated":
+      case "message_deleted":
+      case "reaction_added":
+      case "reaction_removed": {
+        const chatId = payload.chat_id;
+        if ((payload.version || 0) > (this.versions.get(chatId) || 0)) this.versions.set(chatId, payload.version);
+        return this._emit(type, payload);
+      }
+      case "chat_created":
+        this._newChat(payload);
+        return this._emit(type, payload);
+      case "member_added":
+        if (payload.user_id === this.user?.id && payload.chat) this._newChat(payload.chat);
+        return this._emit(type, payload);
+      case "resumed":
+        this._attempt = 0;
+        return this._emit("resumed", payload);
+      case "resync_required":
+        return this._resync(payload.chat_id);
+      default:
+        return this._emit(type, payload);
+    }
+  }
+
+  /** Beyond the replay limit: page the missing messages over REST, in order. */
+  async _resync(/** @type {number} */ chatId) {
+    for (;;) {
+      const page = await this.history(chatId, { afterSeq: this.seqs.get(chatId) || 0, limit: 100 });
+      if (!page.length) return;
+      for (const message of page) {
+        if (message.seq <= (this.seqs.get(chatId) || 0)) continue;
+        this.track(message);
+        this._emit("message", message);
+      }
+    }
+  }
+
+  /** @param {string} type @param {unknown} detail */
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}

@@ -1,0 +1,7 @@
+"""`/`: the web client."""
+
+from django.urls import path
+
+from web import views
+
+urlpatterns = [path("", views.index, name="web-client")]
