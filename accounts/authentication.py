@@ -1,7 +1,7 @@
 """JWT authentication that answers in the API's own words."""
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
@@ -82,3 +82,8 @@ class ActiveUserJWTScheme(SimpleJWTScheme):
     """OpenAPI: document ActiveUserJWTAuthentication as the `jwtAuth` bearer scheme."""
 
     target_class = "accounts.authentication.ActiveUserJWTAuthentication"
+
+
+def authenticated_user(request: Any) -> User:
+    """The request's user, for views behind IsAuthenticated (DRF) or the admin: the one narrowing of it."""
+    return cast(User, request.user)

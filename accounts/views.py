@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors, services
-from accounts.models import User
+from accounts.authentication import authenticated_user
 from accounts.payloads import user_payload, user_public_payload
 from accounts.serializers import (
     LoginSerializer,
@@ -146,7 +146,7 @@ def logout(request: Request) -> Response:
     """Revoke one of the caller's refresh tokens."""
     data = RefreshTokenSerializer(data=request.data)
     data.is_valid(raise_exception=True)
-    user: User = request.user  # type: ignore[assignment]
+    user = authenticated_user(request)
     services.token_revoke(user=user, **data.validated_data)
     return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -158,7 +158,7 @@ def logout(request: Request) -> Response:
 @api_view(["GET"])
 def me(request: Request) -> Response:
     """The caller's own account."""
-    user: User = request.user  # type: ignore[assignment]
+    user = authenticated_user(request)
     return Response(user_payload(user))
 
 
@@ -212,7 +212,7 @@ USER_NOT_FOUND = error_response(
 @throttle_classes([UserSearchThrottle])
 def users_search(request: Request) -> Response:
     """The user directory: active users by exact email or username prefix, at most 20, no emails."""
-    user: User = request.user  # type: ignore[assignment]
+    user = authenticated_user(request)
     found = selectors.user_search(text=request.query_params.get("search", ""), user=user)
     return Response({"users": [user_public_payload(other) for other in found]})
 
@@ -238,5 +238,5 @@ def users_search(request: Request) -> Response:
 @api_view(["GET"])
 def user_detail(request: Request, pk: int) -> Response:
     """Yourself or a user you share a chat with: {id, username}."""
-    viewer: User = request.user  # type: ignore[assignment]
+    viewer = authenticated_user(request)
     return Response(user_public_payload(selectors.user_get_visible(user_id=pk, viewer=viewer)))

@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
 # Django must be set up before anything imports models (as django.core.asgi.get_asgi_application does).
 django.setup(set_prefix=False)
 
-from chatproject.handlers import SyncChainASGIHandler  # noqa: E402
+from chatproject.asgi_http import SyncChainASGIHandler  # noqa: E402
 from chatproject.transport_limits import install as install_transport_limits  # noqa: E402
 
 # Body, frame and output limits Daphne does not enforce itself; before Daphne builds its factories.

@@ -8,7 +8,7 @@ exactly as through the API. Chat fields are all
 read-only: saving a Chat row from a form loaded seconds ago would write back a stale `last_seq`.
 """
 
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.authentication import authenticated_user
 from accounts.models import User
 from chatproject.errors import DomainError
 from chats import services
@@ -41,7 +42,7 @@ def _deleting(form: forms.Form) -> bool:
 
 def _moderator(request: HttpRequest) -> User:
     """The staff user acting: admin views only run for a logged-in staff member."""
-    return cast(User, request.user)
+    return authenticated_user(request)
 
 
 class MemberFormSet(BaseInlineFormSet):  # type: ignore[type-arg]

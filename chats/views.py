@@ -1,12 +1,11 @@
 """Chat endpoints: a thin DRF viewset over chats.services and chats.selectors."""
 
-from typing import cast
-
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import authenticated_user
 from accounts.models import User
 from chatproject import converters
 from chats import access, inbox, selectors, services
@@ -20,10 +19,6 @@ from chats.serializers import (
     PrivateChatCreateSerializer,
 )
 from realtime.presence.selectors import online_user_ids
-
-
-def _user(request: Request) -> User:
-    return cast(User, request.user)
 
 
 def _chat_detail(chat_id: int, user: User) -> Response:
@@ -42,7 +37,7 @@ class ChatViewSet(viewsets.ViewSet):
 
     def list(self, request: Request) -> Response:
         """The caller's chats with their newest message and unread count, most recently active first."""
-        return Response(chat_list_payload(inbox.chat_list_for_user(user=_user(request))))
+        return Response(chat_list_payload(inbox.chat_list_for_user(user=authenticated_user(request))))
 
     @action(detail=False, methods=["post"], url_path="private")
     def create_private(self, request: Request) -> Response:
@@ -50,7 +45,7 @@ class ChatViewSet(viewsets.ViewSet):
         data = PrivateChatCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         chat, _ = services.chat_create_private(
-            user=_user(request), other_user_id=data.validated_data["user_id"]
+            user=authenticated_user(request), other_user_id=data.validated_data["user_id"]
         )
         return Response(chat_payload(chat))
 
@@ -60,7 +55,7 @@ class ChatViewSet(viewsets.ViewSet):
         data = GroupChatCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         chat = services.chat_create_group(
-            creator=_user(request),
+            creator=authenticated_user(request),
             name=data.validated_data["name"],
             participant_ids=data.validated_data["participants"],
         )
@@ -68,28 +63,32 @@ class ChatViewSet(viewsets.ViewSet):
 
     def retrieve(self, request: Request, pk: int) -> Response:
         """One chat of the caller, with its members."""
-        return _chat_detail(pk, _user(request))
+        return _chat_detail(pk, authenticated_user(request))
 
     def partial_update(self, request: Request, pk: int) -> Response:
         """Rename a group chat (owner or admin); without `name`, change nothing and return the chat."""
         data = ChatRenameSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if "name" in data.validated_data:
-            services.chat_rename(chat_id=pk, actor=_user(request), name=data.validated_data["name"])
-        return _chat_detail(pk, _user(request))
+            services.chat_rename(
+                chat_id=pk, actor=authenticated_user(request), name=data.validated_data["name"]
+            )
+        return _chat_detail(pk, authenticated_user(request))
 
     @action(detail=True, methods=["post"], url_path="members")
     def members(self, request: Request, pk: int) -> Response:
         """Add users to a group chat (owner or admin); users already in it are skipped."""
         data = MembersAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.member_add(chat_id=pk, actor=_user(request), user_ids=data.validated_data["user_ids"])
-        return _chat_detail(pk, _user(request))
+        services.member_add(
+            chat_id=pk, actor=authenticated_user(request), user_ids=data.validated_data["user_ids"]
+        )
+        return _chat_detail(pk, authenticated_user(request))
 
     @action(detail=True, methods=["delete"], url_path=f"members/<{converters.ID}:user_id>")
     def remove_member(self, request: Request, pk: int, user_id: int) -> Response:
         """Remove a member (owner, or admin for plain members) or leave (your own id)."""
-        services.member_remove(chat_id=pk, actor=_user(request), user_id=user_id)
+        services.member_remove(chat_id=pk, actor=authenticated_user(request), user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["post"], url_path="read")
@@ -97,7 +96,7 @@ class ChatViewSet(viewsets.ViewSet):
         """Mark the chat read up to a message's seq; drives unread_count."""
         data = MarkReadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = _user(request)
+        user = authenticated_user(request)
         last_read = services.chat_mark_read(chat_id=pk, user=user, seq=data.validated_data["seq"])
         member = access.access_membership(chat_id=pk, user=user)
         return Response(

@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts.authentication import authenticated_user
 from accounts.throttles import ClientAddressThrottle
 from chatproject import converters
 from messaging import selectors, services
@@ -59,7 +59,7 @@ class MessageViewSet(viewsets.ViewSet):
         """Send a message to a chat the caller is a member of."""
         data = MessageSendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        message = services.message_send(sender=cast(User, request.user), **data.validated_data)
+        message = services.message_send(sender=authenticated_user(request), **data.validated_data)
         return Response(message_payload(message))
 
     @action(detail=False, methods=["get"], url_path="get")
@@ -67,7 +67,7 @@ class MessageViewSet(viewsets.ViewSet):
         """A page of a chat's history: newest first by offset (the seed's), or by before_seq / after_seq cursors."""
         query = MessageHistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        messages = selectors.message_history(user=cast(User, request.user), **query.validated_data)
+        messages = selectors.message_history(user=authenticated_user(request), **query.validated_data)
         return Response(message_list_payload(messages))
 
     # --- edits, deletions, reactions, changes, search ---------------------------------------------
@@ -75,7 +75,7 @@ class MessageViewSet(viewsets.ViewSet):
         """Edit your own message; members' sockets get `message_updated`. Without content, change nothing."""
         data = MessageEditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = _user(request)
+        user = authenticated_user(request)
         if "content" in data.validated_data:
             message = services.message_edit(
                 message_id=pk, editor=user, content=data.validated_data["content"]
@@ -88,7 +88,7 @@ class MessageViewSet(viewsets.ViewSet):
 
     def destroy(self, request: Request, pk: int) -> Response:
         """Delete a message (sender, group owner or admin, moderator); members' sockets get `message_deleted`."""
-        services.message_delete(message_id=pk, actor=_user(request))
+        services.message_delete(message_id=pk, actor=authenticated_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["post"], url_path="reactions")
@@ -96,14 +96,14 @@ class MessageViewSet(viewsets.ViewSet):
         """Add your reaction to a message; members' sockets get `reaction_added`."""
         data = ReactionAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = _user(request)
+        user = authenticated_user(request)
         message = services.reaction_add(message_id=pk, user=user, emoji=data.validated_data["emoji"])
         return Response(message_payload(message))
 
     @action(detail=True, methods=["delete"], url_path="reactions/<str:emoji>")
     def remove_reaction(self, request: Request, pk: int, emoji: str) -> Response:
         """Remove your reaction from a message; members' sockets get `reaction_removed`."""
-        user = _user(request)
+        user = authenticated_user(request)
         message = services.reaction_remove(message_id=pk, user=user, emoji=emoji)
         return Response(message_payload(message))
 
@@ -115,7 +115,7 @@ class MessageViewSet(viewsets.ViewSet):
         since = query.validated_data["since_version"]
         messages = selectors.messages_changed(
             chat_id=query.validated_data["chat_id"],
-            user=_user(request),
+            user=authenticated_user(request),
             since_version=since,
             limit=query.validated_data["limit"],
         )
@@ -127,12 +127,8 @@ class MessageViewSet(viewsets.ViewSet):
         """Search the caller's messages: whole words, word prefixes, and substrings of 3+ characters."""
         query = MessageSearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        messages = selectors.message_search(user=_user(request), **query.validated_data)
+        messages = selectors.message_search(user=authenticated_user(request), **query.validated_data)
         return Response(message_list_payload(messages))
-
-
-def _user(request: Request) -> User:
-    return cast(User, request.user)
 
 
 # --- attachments -----------------------------------------------------------------------------------
@@ -183,7 +179,7 @@ class AttachmentUploadView(APIView):
             raise InvalidUploadError() from exc
         data.is_valid(raise_exception=True)
         attachment = attachment_services.attachment_upload(
-            uploader=_user(request), file=data.validated_data["file"]
+            uploader=authenticated_user(request), file=data.validated_data["file"]
         )
         return Response(attachment_payload(attachment), status=status.HTTP_201_CREATED)
 
@@ -196,7 +192,9 @@ class AttachmentDownloadView(APIView):
 
     def get(self, request: Request, pk: int) -> HttpResponseBase:
         """The file, to members of the chat it was sent in (or its uploader before it is sent)."""
-        attachment = attachment_selectors.attachment_get_for_download(attachment_id=pk, user=_user(request))
+        attachment = attachment_selectors.attachment_get_for_download(
+            attachment_id=pk, user=authenticated_user(request)
+        )
         return _attachment_response(attachment)
 
 

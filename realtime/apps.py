@@ -6,7 +6,7 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        """Allow 1009/1013 closes under Daphne (see realtime.close_codes)."""
-        from realtime.close_codes import allow_registered_close_codes
+        """Allow 1009/1013 closes under Daphne (see realtime.autobahn_patch)."""
+        from realtime.autobahn_patch import allow_registered_close_codes
 
         allow_registered_close_codes()

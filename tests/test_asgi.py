@@ -1,4 +1,4 @@
-"""The ASGI app's HTTP side (chatproject.handlers.SyncChainASGIHandler), as Daphne calls it."""
+"""The ASGI app's HTTP side (chatproject.asgi_http.SyncChainASGIHandler), as Daphne calls it."""
 
 import json
 
