@@ -278,6 +278,10 @@ WS_RESUME_WAIT_SECONDS = env.float("WS_RESUME_WAIT_SECONDS", default=0.5)
 WS_HANDSHAKE_TIMEOUT_SECONDS = env.float("WS_HANDSHAKE_TIMEOUT_SECONDS", default=3.0)
 # How often each process pings Redis; on failure its sockets close with 1013.
 WS_LAYER_CHECK_SECONDS = env.float("WS_LAYER_CHECK_SECONDS", default=2.0)
+# On SIGTERM a Daphne process stops listening, closes its sockets with 1012 (service restart) and lets
+# in-flight requests finish, exiting within this long (chatproject.graceful); chatproject.serve kills
+# a process still running after it.
+SHUTDOWN_GRACE_SECONDS = env.float("SHUTDOWN_GRACE_SECONDS", default=10.0)
 
 # --- Presence (realtime.presence) -----------------------------------------------------------
 # Each open socket's entry expires this long after its process last refreshed it: how long a user of

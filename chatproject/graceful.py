@@ -1,0 +1,117 @@
+"""Graceful restarts: on SIGTERM a Daphne process drains before it exits.
+
+Daphne runs `reactor.run(installSignalHandlers=True)`, so SIGTERM stops Twisted's reactor, which first
+runs its "before shutdown" triggers and waits for the Deferreds they return. Daphne's own trigger,
+`Server.kill_all_applications`, cancels every application at once: in-flight requests would be cut
+and every socket would end without a close frame (1006 at the client). Installed by `chatproject.asgi`
+(so plain `daphne chatproject.asgi:application` and `make run` both get it), this module patches that
+trigger to first:
+
+1. stop listening, so new connections go to the other processes on the shared socket (or another
+   replica behind the load balancer);
+2. close every open WebSocket with 1012 (service restart): its client reconnects elsewhere and
+   sends `resume`, which replays what it missed, once;
+3. wait until every in-flight HTTP request has answered and every socket's close handshake is done,
+   or until SHUTDOWN_GRACE_SECONDS less a margin has passed;
+
+and only then cancel what is left, as Daphne did. `chatproject.serve` kills a process that has not
+exited after SHUTDOWN_GRACE_SECONDS, so the margin leaves time to exit.
+"""
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+CLOSE_SERVICE_RESTART = 1012
+# Of the grace, kept for cancelling what is left and for the process to exit.
+EXIT_MARGIN_SECONDS = 1.0
+_POLL_SECONDS = 0.05
+
+
+def install() -> None:
+    """Patch Daphne's Server once; a no-op without Daphne (another ASGI server)."""
+    try:
+        from daphne.server import Server
+    except ImportError:  # pragma: no cover - another ASGI server
+        return
+    if getattr(Server, "_graceful_installed", False):
+        return
+    Server._graceful_installed = True  # type: ignore[attr-defined]
+    original_listen_success = Server.listen_success
+    original_kill_all = Server.kill_all_applications
+
+    def listen_success(self: Any, port: Any) -> None:
+        """Daphne's, keeping the listening port so shutdown can stop listening first."""
+        ports = self.__dict__.setdefault("_graceful_ports", [])
+        ports.append(port)
+        original_listen_success(self, port)
+
+    def kill_all_applications(self: Any) -> Any:
+        """Drain (see the module's docstring), then Daphne's: cancel what is left."""
+        from twisted.internet import defer
+
+        drained = drain(self)
+        result: defer.Deferred[Any] = defer.Deferred()
+
+        def then_kill(_: Any) -> None:
+            defer.maybeDeferred(original_kill_all, self).addBoth(result.callback)
+
+        drained.addBoth(then_kill)
+        return result
+
+    Server.listen_success = listen_success  # type: ignore[method-assign]
+    Server.kill_all_applications = kill_all_applications  # type: ignore[method-assign]
+
+
+def open_connections(server: Any) -> list[Any]:
+    """Daphne's protocols (HTTP requests and WebSockets) not yet disconnected."""
+    return [
+        protocol for protocol, details in list(server.connections.items()) if "disconnected" not in details
+    ]
+
+
+def close_websockets(server: Any) -> int:
+    """Send 1012 to every open WebSocket of this process; how many."""
+    from daphne.ws_protocol import WebSocketProtocol
+
+    closed = 0
+    for protocol in open_connections(server):
+        if isinstance(protocol, WebSocketProtocol) and protocol.state == protocol.STATE_OPEN:
+            # sendCloseFrame, not sendClose: autobahn lets applications close only with 1000 or 3000-4999.
+            protocol.sendCloseFrame(code=CLOSE_SERVICE_RESTART, isReply=False)
+            closed += 1
+        elif isinstance(protocol, WebSocketProtocol) and protocol.state == protocol.STATE_CONNECTING:
+            # A handshake still being decided: the client retries like after a drop.
+            protocol.dropConnection(abort=True)
+    return closed
+
+
+def drain(server: Any) -> Any:
+    """Stop listening, close the sockets with 1012, and fire once nothing is in flight or time is up."""
+    from twisted.internet import defer, reactor, task
+
+    grace = max(0.0, settings.SHUTDOWN_GRACE_SECONDS - EXIT_MARGIN_SECONDS)
+    deadline = time.monotonic() + grace
+    for port in getattr(server, "_graceful_ports", []):
+        if hasattr(port, "stopListening"):
+            port.stopListening()
+    closed = close_websockets(server)
+    logger.info("shutting down: closed %d sockets with 1012; waiting up to %.1f s", closed, grace)
+    done: defer.Deferred[None] = defer.Deferred()
+
+    def check() -> None:
+        left = open_connections(server)
+        if not left or time.monotonic() >= deadline:
+            if left:
+                logger.warning("shutdown grace over with %d connections open", len(left))
+            loop.stop()
+            done.callback(None)
+
+    loop = task.LoopingCall(check)
+    loop.clock = reactor
+    loop.start(_POLL_SECONDS, now=True)
+    return done
