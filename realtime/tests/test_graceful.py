@@ -3,6 +3,7 @@
 The terminated process closes every socket with 1012 (not a dropped connection, 1006), exits within
 SHUTDOWN_GRACE_SECONDS, and its clients reconnect to the other process and `resume`: every message
 sent over REST meanwhile reaches every client exactly once, in order.
+A request already inside the app when SIGTERM arrives is answered; new connections are refused.
 """
 
 import asyncio
@@ -24,7 +25,7 @@ from realtime.tests.faults import (
     resume_on_new_socket,
     seqs,
 )
-from realtime.tests.live import daphne_server
+from realtime.tests.live import daphne_server, http
 from realtime.tests.test_faults import (
     FAST_FAULTS,
     as_rows,
@@ -113,3 +114,36 @@ def test_sigterm_closes_sockets_1012_and_clients_resume_on_the_other_process_exa
 
         asyncio.run(scenario())
     assert_nothing_half_written(postgres)
+
+
+def test_a_request_in_flight_at_sigterm_is_answered_and_new_connections_are_refused(
+    postgres: PrivatePostgres,
+):
+    env = {**FAST_FAULTS, "DATABASE_URL": postgres.url, "SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS)}
+    with redis_server() as redis, daphne_server(redis.url, env) as server:
+        alice, bob = register(server.base, "alice"), register(server.base, "bob")
+        chat_id = private_chat(server.base, alice, bob)
+        answer: list[tuple[int, dict, float]] = []
+        # A paused database holds the request inside the app while the signal arrives.
+        postgres.pause()
+        try:
+            request = threading.Thread(
+                target=lambda: answer.append(rest_send(server.base, alice.token, chat_id, "in flight"))
+            )
+            request.start()
+            time.sleep(0.5)
+            started = time.monotonic()
+            os.kill(server.process.pid, signal.SIGTERM)
+            time.sleep(0.5)
+            assert server.process.poll() is None, "exited with a request in flight"
+            # No longer listening: a new connection goes elsewhere (here: nowhere).
+            with pytest.raises(OSError, match="Connection refused"):
+                http("GET", f"{server.base}/healthz")
+        finally:
+            postgres.resume()
+        request.join(timeout=GRACE_SECONDS)
+        assert len(answer) == 1, "the request was cut"
+        assert answer[0][0] == 200, answer
+        server.process.wait(timeout=GRACE_SECONDS)
+        assert time.monotonic() - started < GRACE_SECONDS
+    assert stored(postgres, chat_id) == [(1, "in flight")]
