@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    # Swagger UI and ReDoc as static files (/api/docs/, /api/redoc/ load no third-party script).
+    "drf_spectacular_sidecar",
+    "corsheaders",
     "channels",
     "accounts",
     "chats",
@@ -54,6 +57,8 @@ MIDDLEWARE = [
     "chatproject.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware, as django-cors-headers requires, so its headers reach every /api/ answer.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -69,7 +74,8 @@ WSGI_APPLICATION = "chatproject.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The project's own templates (chatproject/templates: the ReDoc page without third-party fonts).
+        "DIRS": [BASE_DIR / "chatproject" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -222,7 +228,10 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chat backend API",
-    "DESCRIPTION": "Private and group chats over REST and WebSocket.",
+    "DESCRIPTION": (
+        "Private and group chats over REST and WebSocket. The WebSocket protocol (`/api/ws`) is described "
+        "by its AsyncAPI document: [/api/asyncapi.yaml](/api/asyncapi.yaml). ReDoc: [/api/redoc/](/api/redoc/)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -233,7 +242,24 @@ SPECTACULAR_SETTINGS = {
         # 413 on every operation with a body: the server answers it before any view (transport_limits).
         "chatproject.schema.add_too_large_responses",
     ],
+    # Served from drf-spectacular-sidecar's static files: the docs work offline and load no CDN script.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# --- CORS (django-cors-headers) -------------------------------------------------------------
+# Full origins (`https://app.example.com`) whose pages may call the REST API from a browser; none by
+# default. The WebSocket Origin check accepts them too (realtime.security).
+CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Only the API: the admin, the docs and the web client stay same-origin.
+CORS_URLS_REGEX = r"^/api/.*$"
+# Bearer tokens, not cookies: no credentials. Authorization for the token, Content-Type for JSON bodies.
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ["authorization", "content-type"]
+CORS_ALLOW_METHODS = ["GET", "POST", "PATCH", "DELETE"]
+# Clients read these from cross-origin answers: throttling's Retry-After (429 and 503).
+CORS_EXPOSE_HEADERS = ["Retry-After"]
 
 # --- Chat limits ----------------------------------------------------------------------------
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)

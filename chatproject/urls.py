@@ -2,15 +2,17 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
-from chatproject import views
+from chatproject import docs, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", docs.SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/redoc/", docs.RedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/asyncapi.yaml", docs.asyncapi, name="asyncapi"),
     path("api/", include("accounts.urls")),
     path("api/", include("chats.urls")),
     path("api/", include("messaging.urls")),

@@ -15,14 +15,19 @@ class BrowserOriginValidator(OriginValidator):
     """
 
     def valid_origin(self, parsed_origin: ParseResult | None) -> bool:
-        """True when Origin is absent or matches WS_ALLOWED_ORIGINS."""
+        """True when Origin is absent or matches WS_ALLOWED_ORIGINS or CORS_ALLOWED_ORIGINS."""
         if parsed_origin is None:
             return True
-        # Read at call time, so the setting can change without rebuilding the application.
-        self.allowed_origins = settings.WS_ALLOWED_ORIGINS
+        # Read at call time, so the settings can change without rebuilding the application.
+        self.allowed_origins = allowed_origins()
         return bool(self.validate_origin(parsed_origin))
 
 
+def allowed_origins() -> list[str]:
+    """WS_ALLOWED_ORIGINS, then CORS_ALLOWED_ORIGINS: a page allowed to call the API may open the socket."""
+    return [*settings.WS_ALLOWED_ORIGINS, *settings.CORS_ALLOWED_ORIGINS]
+
+
 def origin_checked(app: Any) -> BrowserOriginValidator:
-    """Wrap `app` with the origin check, patterns from settings.WS_ALLOWED_ORIGINS."""
-    return BrowserOriginValidator(app, settings.WS_ALLOWED_ORIGINS)
+    """Wrap `app` with the origin check, patterns from WS_ALLOWED_ORIGINS and CORS_ALLOWED_ORIGINS."""
+    return BrowserOriginValidator(app, allowed_origins())

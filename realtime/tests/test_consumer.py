@@ -186,6 +186,18 @@ async def test_connect_from_allowed_origin_is_accepted(settings):
     await socket.close()
 
 
+async def test_connect_from_a_cors_allowed_origin_is_accepted(settings):
+    settings.WS_ALLOWED_ORIGINS = ["chat.example.com"]
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    alice = await make_user()
+    socket, accepted, _ = await open_socket(alice, headers=[(b"origin", b"https://app.example.com")])
+    assert accepted
+    await socket.close()
+    # The scheme counts: the CORS entry is a full origin.
+    _, accepted, _ = await open_socket(alice, headers=[(b"origin", b"http://app.example.com")])
+    assert not accepted
+
+
 async def test_connect_without_origin_is_accepted(settings):
     settings.WS_ALLOWED_ORIGINS = ["chat.example.com"]
     alice = await make_user()
