@@ -198,6 +198,15 @@ def unsent_bytes(transport: Any) -> int:
     return len(buffered) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
 
 
+def abort_and_free(transport: Any) -> None:
+    """Drop a connection whose client does not read, and the output it held for that client."""
+    transport.abortConnection()
+    # An aborted transport never writes again; drop what it held now rather than when it is collected.
+    if hasattr(transport, "_tempDataBuffer"):
+        transport.dataBuffer, transport.offset = b"", 0
+        transport._tempDataBuffer, transport._tempDataLen = [], 0
+
+
 def close_overflowing(protocol: Any) -> None:
     """Close a socket whose client does not read with 1008, then abort it and free its buffer."""
     logger.warning(
@@ -207,12 +216,7 @@ def close_overflowing(protocol: Any) -> None:
     )
     # sendCloseFrame, not sendClose: autobahn lets applications close only with 1000 or 3000-4999.
     protocol.sendCloseFrame(code=CLOSE_POLICY_VIOLATION, isReply=False)
-    transport = protocol.transport
-    transport.abortConnection()
-    # An aborted transport never writes again; drop what it held now rather than when it is collected.
-    if hasattr(transport, "_tempDataBuffer"):
-        transport.dataBuffer, transport.offset = b"", 0
-        transport._tempDataBuffer, transport._tempDataLen = [], 0
+    abort_and_free(protocol.transport)
 
 
 async def hold_until_drained(protocol: Any) -> None:
@@ -262,10 +266,7 @@ async def hold_response_until_drained(request: Any) -> None:
     while not request.finished and request.channel is not None and unsent_bytes(transport) > bound:
         if loop.time() >= deadline:
             logger.warning("aborting HTTP response to %s: client not reading", request.client_addr)
-            transport.abortConnection()
-            if hasattr(transport, "_tempDataBuffer"):
-                transport.dataBuffer, transport.offset = b"", 0
-                transport._tempDataBuffer, transport._tempDataLen = [], 0
+            abort_and_free(transport)
             return
         await asyncio.sleep(_DRAIN_POLL_SECONDS)
 
