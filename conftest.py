@@ -11,6 +11,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 import realtime.events
 from accounts.tests.factories import UserFactory
+from chatproject.conf import DEFAULTS, chat_settings
 
 
 @pytest.fixture(autouse=True)
@@ -119,3 +120,25 @@ def chat_events(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> list
 
     monkeypatch.setattr(realtime.events, "send_to_group", recording)
     return sent
+
+
+class ChatOverrides:
+    """Sets one chat setting for the test (`chat_overrides.WS_REPLAY_LIMIT = 2`) through settings.CHAT."""
+
+    def __init__(self, settings: Any) -> None:
+        object.__setattr__(self, "_settings", settings)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Invalid chat setting: {name!r}")
+        settings = object.__getattribute__(self, "_settings")
+        settings.CHAT = {**getattr(settings, "CHAT", {}), name: value}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(chat_settings, name)
+
+
+@pytest.fixture
+def chat_overrides(settings: Any) -> ChatOverrides:
+    """The chat's settings (chatproject.conf) for one test, restored after it as `settings` restores Django's."""
+    return ChatOverrides(settings)

@@ -22,7 +22,7 @@ import logging
 import time
 from typing import Any
 
-from django.conf import settings
+from chatproject.conf import chat_settings
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def drain(server: Any) -> Any:
     """Stop listening, close the sockets with 1012, and fire once nothing is in flight or time is up."""
     from twisted.internet import defer, reactor, task
 
-    grace = max(0.0, settings.SHUTDOWN_GRACE_SECONDS - EXIT_MARGIN_SECONDS)
+    grace = max(0.0, chat_settings.SHUTDOWN_GRACE_SECONDS - EXIT_MARGIN_SECONDS)
     deadline = time.monotonic() + grace
     for port in getattr(server, "_graceful_ports", []):
         if hasattr(port, "stopListening"):

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from chatproject.conf import chat_settings
 from messaging.attachments.services import attachments_cleanup_unsent
 from realtime.services import ws_tickets_delete_expired
 
@@ -39,7 +39,7 @@ class Job:
 
 def cleanup_attachments() -> str:
     """Delete uploads no message carries, older than ATTACHMENT_UNSENT_MAX_AGE_HOURS."""
-    hours = settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS
+    hours = chat_settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS
     return f"deleted {attachments_cleanup_unsent(older_than=timedelta(hours=hours))} unsent attachment(s)"
 
 

@@ -29,6 +29,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.urls import reverse
 
+from chatproject.conf import chat_settings
 from chatproject.errors import (
     BadRequestError,
     InternalError,
@@ -93,7 +94,7 @@ def body_limit(target: bytes) -> tuple[int | None, dict[str, Any]]:
 
     path = target.split(b"?", 1)[0].decode("latin-1")
     if path == reverse("attachment-upload"):
-        limit = settings.ATTACHMENT_MAX_BYTES
+        limit = chat_settings.ATTACHMENT_MAX_BYTES
         return (
             limit + MULTIPART_OVERHEAD_BYTES,
             AttachmentTooLargeError(f"file is too large (at most {limit} bytes)").as_dict(),
@@ -228,13 +229,13 @@ async def hold_until_drained(protocol: Any) -> None:
     reads at all) is closed (1008).
     """
     transport = protocol.transport
-    bound = settings.WS_MAX_BUFFERED_BYTES
+    bound = chat_settings.WS_MAX_BUFFERED_BYTES
     if transport is None or unsent_bytes(transport) <= bound:
         return
     loop = asyncio.get_running_loop()
     # Not "any progress": a client taking a byte now and then would hold the sender, and what the
     # sender does not take meanwhile (the channel layer's queue for it), for ever.
-    deadline = loop.time() + settings.WS_DRAIN_TIMEOUT_SECONDS
+    deadline = loop.time() + chat_settings.WS_DRAIN_TIMEOUT_SECONDS
     # Read no frames meanwhile: the held app would not take them, and Daphne queues what it reads
     # without bound; they wait in the kernel's buffers instead.
     transport.pauseProducing()
@@ -258,11 +259,11 @@ async def hold_response_until_drained(request: Any) -> None:
     """
     channel = getattr(request, "channel", None)
     transport = getattr(channel, "transport", None)
-    bound = settings.HTTP_MAX_BUFFERED_BYTES
+    bound = chat_settings.HTTP_MAX_BUFFERED_BYTES
     if transport is None or unsent_bytes(transport) <= bound:
         return
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + settings.HTTP_DRAIN_TIMEOUT_SECONDS
+    deadline = loop.time() + chat_settings.HTTP_DRAIN_TIMEOUT_SECONDS
     while not request.finished and request.channel is not None and unsent_bytes(transport) > bound:
         if loop.time() >= deadline:
             logger.warning("aborting HTTP response to %s: client not reading", request.client_addr)
@@ -289,7 +290,7 @@ def _install_websocket(server: Any, websocket_factory: Any) -> None:
 
     def set_protocol_options(self: Any, **options: Any) -> None:
         """Daphne's options, with frames capped at WS_MAX_FRAME_BYTES and failures closed, not dropped."""
-        limit = settings.WS_MAX_FRAME_BYTES
+        limit = chat_settings.WS_MAX_FRAME_BYTES
         for key in ("maxMessagePayloadSize", "maxFramePayloadSize"):
             given = options.get(key) or 0  # autobahn: 0 is no limit
             options[key] = min(given, limit) if given else limit

@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from chatproject.conf import chat_settings
 from chatproject.fields import BIGINT_MAX, StrictCharField, StrictIntegerField
 from messaging.models import CLIENT_ID_MAX_LENGTH, REACTION_EMOJI_MAX_LENGTH
 from messaging.selectors import DEFAULT_PAGE_SIZE
@@ -26,15 +26,16 @@ class ServiceCheckedTextField(StrictCharField):
         return super().run_validation(data)
 
 
+# Documentation only (the schema shows the configured limit); messaging.text applies it per call.
 @extend_schema_field(
     {
         "type": "string",
         "minLength": 1,
-        "maxLength": settings.MESSAGE_MAX_LENGTH,
+        "maxLength": chat_settings.MESSAGE_MAX_LENGTH,
         "pattern": r"\S",
         "description": "The text; surrounding whitespace is trimmed. Empty content, or content of only "
         "whitespace and invisible characters (zero-width, bidi controls, lone variation selectors), is "
-        f"rejected (message_empty), as is content over {settings.MESSAGE_MAX_LENGTH} characters "
+        f"rejected (message_empty), as is content over {chat_settings.MESSAGE_MAX_LENGTH} characters "
         "(message_too_long).",
     }
 )
@@ -53,6 +54,26 @@ def page_limit_field() -> StrictIntegerField:
         max_value=BIGINT_MAX,
         help_text="Page size; values over 100 are treated as 100.",
     )
+
+
+ATTACHMENT_IDS_HELP = (
+    "Ids from POST /api/attachments: your own uploads that no message carries yet "
+    "(invalid_attachment otherwise; nothing is stored then)."
+)
+
+
+# The schema states the configured count; the service applies it per call (invalid_attachment), so the
+# serializer does not check it too and an override of the setting changes one rule, not one of two.
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "integer", "maximum": BIGINT_MAX, "minimum": 1, "format": "int64"},
+        "description": ATTACHMENT_IDS_HELP,
+        "maxItems": chat_settings.ATTACHMENTS_PER_MESSAGE,
+    }
+)
+class AttachmentIdsField(serializers.ListField):
+    """Attachment ids; at most ATTACHMENTS_PER_MESSAGE of them (messaging.attachments.services)."""
 
 
 class MessageSendSerializer(serializers.Serializer[Any]):
@@ -77,13 +98,11 @@ class MessageSendSerializer(serializers.Serializer[Any]):
         help_text="Id of a message of the same chat that this one answers.",
     )
     # --- attachments ---
-    attachment_ids = serializers.ListField(
+    attachment_ids = AttachmentIdsField(
         child=StrictIntegerField(min_value=1, max_value=BIGINT_MAX),
         required=False,
         allow_empty=True,
-        max_length=settings.ATTACHMENTS_PER_MESSAGE,
-        help_text="Ids from POST /api/attachments: your own uploads that no message carries yet "
-        "(invalid_attachment otherwise; nothing is stored then).",
+        help_text=ATTACHMENT_IDS_HELP,
     )
 
 
@@ -203,7 +222,7 @@ class MessageSearchQuerySerializer(serializers.Serializer[Any]):
         "format": "binary",
         "minLength": 1,
         "description": "PNG, JPEG, GIF, WebP, PDF or UTF-8 text (decided by the content, not the name or "
-        f"declared type), 1 to {settings.ATTACHMENT_MAX_BYTES} bytes: empty is attachment_empty, larger "
+        f"declared type), 1 to {chat_settings.ATTACHMENT_MAX_BYTES} bytes: empty is attachment_empty, larger "
         "attachment_too_large.",
     }
 )

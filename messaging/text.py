@@ -2,8 +2,7 @@
 
 import unicodedata
 
-from django.conf import settings
-
+from chatproject.conf import chat_settings
 from messaging.errors import MessageEmptyError, MessageTooLongError
 
 # Categories that draw nothing on their own: controls (tab, newline), format characters (U+200B zero
@@ -67,7 +66,7 @@ def _is_format(char: str) -> bool:
 
 def message_text_clean(content: str) -> str:
     """The text to store: `content` without surrounding whitespace. Raises MessageTooLongError, MessageEmptyError."""
-    limit = settings.MESSAGE_MAX_LENGTH
+    limit = chat_settings.MESSAGE_MAX_LENGTH
     # The limit applies to what the client sent, as the OpenAPI maxLength says.
     if len(content) > limit:
         raise MessageTooLongError(f"message content is too long (at most {limit} characters)")

@@ -11,12 +11,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from rest_framework import serializers as drf_serializers
 
 from accounts.models import User
+from chatproject.conf import chat_settings
 from chatproject.errors import DomainError
 from chatproject.fields import iso_datetime
 from chats.services import chat_mark_read
@@ -25,10 +24,8 @@ from messaging.services import message_delete, message_edit, message_send
 from realtime import frames, selectors
 from realtime.auth import reauthenticate
 from realtime.delivery import OrderedDelivery
-from realtime.events import broadcast_now
 from realtime.expiry import CredentialExpiry
-from realtime.groups import chat_group
-from realtime.protocol import ClientCommand, Reply, ServerEvent, TypingPayload
+from realtime.protocol import ClientCommand, Reply, ServerEvent
 from realtime.serializers import (
     AuthFrameSerializer,
     DeleteMessageFrameSerializer,
@@ -38,6 +35,7 @@ from realtime.serializers import (
     ResumeFrameSerializer,
     TypingFrameSerializer,
 )
+from realtime.services import typing_announce
 from realtime.threads import in_db_thread
 
 logger = logging.getLogger(__name__)
@@ -104,9 +102,11 @@ class Commands:
 
     def __init__(self, socket: CommandSocket):
         self.socket = socket
-        self.frame_bucket = TokenBucket(rate=settings.WS_FRAME_RATE_PER_SECOND, burst=settings.WS_FRAME_BURST)
+        self.frame_bucket = TokenBucket(
+            rate=chat_settings.WS_FRAME_RATE_PER_SECOND, burst=chat_settings.WS_FRAME_BURST
+        )
         self.send_bucket = TokenBucket(
-            rate=settings.WS_SEND_RATE_PER_SECOND, burst=settings.WS_SEND_RATE_PER_SECOND
+            rate=chat_settings.WS_SEND_RATE_PER_SECOND, burst=chat_settings.WS_SEND_RATE_PER_SECOND
         )
         self.rate_error_sent_at = 0.0
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
@@ -128,7 +128,7 @@ class Commands:
         if self.socket.closing:
             return
         size = len(raw.encode()) if isinstance(raw, str) else len(raw)
-        if size > settings.WS_MAX_FRAME_BYTES:
+        if size > chat_settings.WS_MAX_FRAME_BYTES:
             await self.socket.close_with(frames.CLOSE_TOO_BIG)
             return
         # Every frame counts, whatever its type (or none): a flood of anything is refused before parsing.
@@ -197,16 +197,9 @@ class Commands:
             await self.socket.send_frame(ServerEvent.NEW_MESSAGE, answer)
 
     async def typing(self, payload: dict[str, Any]) -> None:
-        """`typing`: tell the chat's other members, at most once per user and chat per interval."""
+        """`typing`: realtime.services.typing_announce (members only, once per user and chat per interval)."""
         chat_id = validated(TypingFrameSerializer, payload)["chat_id"]
-        if chat_id not in self.socket.chat_ids:
-            await self.send_error(frames.NOT_MEMBER, "not_chat_member")
-            return
-        user_id = self.socket.user.pk
-        # cache.add is atomic in Redis, so the limit holds across sockets and processes.
-        if await cache.aadd(f"typing:{user_id}:{chat_id}", 1, timeout=settings.WS_TYPING_INTERVAL_SECONDS):
-            event: TypingPayload = {"chat_id": chat_id, "user_id": user_id}
-            await broadcast_now(chat_group(chat_id), ServerEvent.TYPING, event)
+        await typing_announce(user_id=self.socket.user.pk, chat_id=chat_id, member_of=self.socket.chat_ids)
 
     async def read(self, payload: dict[str, Any]) -> None:
         """`read`: mark read through chats.services.chat_mark_read (which broadcasts `read`)."""
@@ -256,7 +249,7 @@ class Commands:
         earlier resume on this socket already replayed are not sent again.
         """
         socket = self.socket
-        limit = settings.WS_REPLAY_LIMIT
+        limit = chat_settings.WS_REPLAY_LIMIT
         since_version = max(since_version, socket.replayed_version.get(chat_id, 0))
         changes = await in_db_thread(selectors.change_frames)(socket.user, chat_id, since_version, limit + 1)
         if len(changes) > limit:

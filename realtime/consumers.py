@@ -11,9 +11,9 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
 from accounts.models import User
+from chatproject.conf import chat_settings
 from chats.selectors import chat_last_seq_for_member
 from realtime import frames, limits, selectors, watchdog
 from realtime.commands import Commands
@@ -76,8 +76,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.delivery = OrderedDelivery(
             send=self.send_frame,
             fetch=self._fetch_messages,
-            replay_limit=settings.WS_REPLAY_LIMIT,
-            reorder_wait=settings.WS_REORDER_WAIT_SECONDS,
+            replay_limit=chat_settings.WS_REPLAY_LIMIT,
+            reorder_wait=chat_settings.WS_REORDER_WAIT_SECONDS,
         )
         user = self.scope.get("user")
         if user is None:
@@ -103,7 +103,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.join_chat(chat_id, last_seq)
         await self.accept(subprotocol(self.scope))
         self.expiry.at(self.scope.get("token_exp"))
-        self.delivery.release_after(settings.WS_RESUME_WAIT_SECONDS)
+        self.delivery.release_after(chat_settings.WS_RESUME_WAIT_SECONDS)
         watchdog.watch(self)
         await socket_opened(user_id=user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
 
@@ -174,7 +174,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _fetch_messages(self, chat_id: int, after_seq: int, through_seq: int) -> list[dict[str, Any]]:
         """OrderedDelivery's window of a chat from the database (replay limit + 1 at most)."""
         return await in_db_thread(selectors.message_window)(
-            self.user, chat_id, after_seq, through_seq, settings.WS_REPLAY_LIMIT + 1
+            self.user, chat_id, after_seq, through_seq, chat_settings.WS_REPLAY_LIMIT + 1
         )
 
     def _member_chat(self, message: dict[str, Any]) -> int | None:

@@ -22,9 +22,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
-from django.conf import settings
 from django.db import transaction
 
+from chatproject.conf import chat_settings
 from realtime import frames
 from realtime.groups import user_group
 from realtime.protocol import EVENTS, ServerEvent, layer_type
@@ -80,7 +80,7 @@ class BroadcastSender:
         with self._start_lock:
             if self._queue is None or self._thread is None or not self._thread.is_alive():
                 if self._queue is None:
-                    self._queue = queue.Queue(maxsize=settings.BROADCAST_QUEUE_SIZE)
+                    self._queue = queue.Queue(maxsize=chat_settings.BROADCAST_QUEUE_SIZE)
                 self._thread = threading.Thread(
                     target=self._run, args=(self._queue,), name="broadcast-sender", daemon=True
                 )
@@ -103,7 +103,7 @@ class BroadcastSender:
         layer = get_channel_layer()
         if layer is None:
             return
-        timeout = settings.BROADCAST_TIMEOUT_SECONDS
+        timeout = chat_settings.BROADCAST_TIMEOUT_SECONDS
         for group, message in batch:
             try:
                 await asyncio.wait_for(layer.group_send(group, message), timeout)

@@ -13,9 +13,8 @@ import contextlib
 import logging
 from typing import Any
 
-from django.conf import settings
-
 from chatproject.api import is_database_unavailable
+from chatproject.conf import chat_settings
 from realtime import frames
 from realtime.auth import BEARER_PROTOCOL_PREFIX
 
@@ -101,7 +100,7 @@ class OutageHandshake:
         app = asyncio.ensure_future(self.app(scope, receive, handshake.send))
         decided = asyncio.ensure_future(handshake.decided.wait())
         try:
-            await asyncio.wait({app, decided}, timeout=settings.WS_HANDSHAKE_TIMEOUT_SECONDS)
+            await asyncio.wait({app, decided}, timeout=chat_settings.WS_HANDSHAKE_TIMEOUT_SECONDS)
         except asyncio.CancelledError:
             app.cancel()
             raise

@@ -22,6 +22,8 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from chatproject.conf import chat_settings
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "{chat:sockets}:"
@@ -97,7 +99,7 @@ class RedisSocketSlots:
 
     async def take(self, user_id: int, conn: str, cap: int) -> bool:
         """Count the socket if the user has fewer than `cap` live slots (one atomic script)."""
-        ttl = settings.PRESENCE_TTL_SECONDS
+        ttl = chat_settings.PRESENCE_TTL_SECONDS
         return bool(await self._loop_scripts()["take"](keys=[slots_key(user_id)], args=[conn, ttl, cap]))
 
     async def give_back(self, user_id: int, conn: str) -> None:
@@ -108,7 +110,7 @@ class RedisSocketSlots:
         """Extend these sockets' slots to now + PRESENCE_TTL_SECONDS."""
         if not sockets:
             return
-        args: list[Any] = [settings.PRESENCE_TTL_SECONDS]
+        args: list[Any] = [chat_settings.PRESENCE_TTL_SECONDS]
         for conn, user_id in sockets.items():
             args += [slots_key(user_id), conn]
         await self._loop_scripts()["refresh"](keys=[], args=args)
@@ -129,7 +131,7 @@ class MemorySocketSlots:
             if conn not in slots and len(slots) >= cap:
                 self._slots[user_id] = slots
                 return False
-            slots[conn] = now + settings.PRESENCE_TTL_SECONDS
+            slots[conn] = now + chat_settings.PRESENCE_TTL_SECONDS
             self._slots[user_id] = slots
             return True
 
@@ -144,7 +146,7 @@ class MemorySocketSlots:
     async def refresh(self, sockets: dict[str, int]) -> None:
         """Extend these sockets' slots."""
         with self._lock:
-            expiry = time.time() + settings.PRESENCE_TTL_SECONDS
+            expiry = time.time() + chat_settings.PRESENCE_TTL_SECONDS
             for conn, user_id in sockets.items():
                 slots = self._slots.get(user_id, {})
                 if conn in slots:
@@ -191,7 +193,7 @@ async def socket_slot_take(*, user_id: int, conn: str) -> bool:
     A cap of 0 means no cap. If Redis cannot be reached the socket is let in (logged): the cap guards
     against one user hoarding sockets, and the socket's own channel layer decides whether it can work.
     """
-    cap = settings.WS_MAX_SOCKETS_PER_USER
+    cap = chat_settings.WS_MAX_SOCKETS_PER_USER
     if cap <= 0:
         return True
     try:
@@ -225,7 +227,7 @@ async def socket_slot_give_back(*, conn: str) -> None:
 
 async def _heartbeat(sockets: dict[str, int]) -> None:
     while sockets:
-        await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
+        await asyncio.sleep(chat_settings.PRESENCE_HEARTBEAT_SECONDS)
         try:
             await store().refresh(dict(sockets))
         except REDIS_ERRORS as exc:

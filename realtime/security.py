@@ -6,6 +6,8 @@ from urllib.parse import ParseResult
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
+from chatproject.conf import chat_settings
+
 
 class BrowserOriginValidator(OriginValidator):
     """Refuse a handshake whose Origin is not allowed; allow one without Origin.
@@ -24,8 +26,10 @@ class BrowserOriginValidator(OriginValidator):
 
 
 def allowed_origins() -> list[str]:
-    """WS_ALLOWED_ORIGINS, then CORS_ALLOWED_ORIGINS: a page allowed to call the API may open the socket."""
-    return [*settings.WS_ALLOWED_ORIGINS, *settings.CORS_ALLOWED_ORIGINS]
+    """WS_ALLOWED_ORIGINS (ALLOWED_HOSTS when unset), then CORS_ALLOWED_ORIGINS: a page allowed to call the
+    API may open the socket."""
+    own = chat_settings.WS_ALLOWED_ORIGINS
+    return [*(settings.ALLOWED_HOSTS if own is None else own), *settings.CORS_ALLOWED_ORIGINS]
 
 
 def origin_checked(app: Any) -> BrowserOriginValidator:

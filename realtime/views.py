@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, throttle_classes
@@ -12,6 +11,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
 from accounts.throttles import ClientAddressThrottle
+from chatproject.conf import chat_settings
 from chatproject.schema import THROTTLED, UNAUTHORIZED
 from realtime.services import ws_ticket_issue
 
@@ -59,5 +59,5 @@ def ws_ticket(request: Request) -> Response:
     # The socket lives as long as the access token that asked for the ticket (then 4401, or `auth`).
     ticket = ws_ticket_issue(user=user, access_expires_at=datetime_from_epoch(request.auth["exp"]))  # type: ignore[index]
     return Response(
-        {"ticket": ticket, "expires_in": settings.WS_TICKET_SECONDS}, status=status.HTTP_201_CREATED
+        {"ticket": ticket, "expires_in": chat_settings.WS_TICKET_SECONDS}, status=status.HTTP_201_CREATED
     )

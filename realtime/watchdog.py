@@ -13,6 +13,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from chatproject.conf import chat_settings
+
 logger = logging.getLogger(__name__)
 
 
@@ -49,7 +51,7 @@ async def _run() -> None:
     client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
     try:
         while _watched:
-            await asyncio.sleep(settings.WS_LAYER_CHECK_SECONDS)
+            await asyncio.sleep(chat_settings.WS_LAYER_CHECK_SECONDS)
             try:
                 await asyncio.wait_for(client.ping(), timeout=2)
             except (aioredis.RedisError, OSError, TimeoutError) as exc:

@@ -15,6 +15,8 @@ import dockerfile
 import pytest
 import yaml
 
+from chatproject.conf import DEFAULTS
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 APP_SERVICES = ("migrate", "web", "maintenance")
@@ -88,9 +90,10 @@ def env_example() -> dict[str, str]:
 
 
 def settings_env_names() -> set[str]:
-    """Every environment variable chatproject/settings.py reads through django-environ."""
-    text = (ROOT / "chatproject" / "settings.py").read_text()
-    return set(re.findall(r"\benv(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]*)\"", text))
+    """Every environment variable the settings read: through django-environ in chatproject/settings/,
+    and the chat's own settings (chatproject.conf), each read from the variable of its name."""
+    text = "\n".join(path.read_text() for path in (ROOT / "chatproject" / "settings").glob("*.py"))
+    return set(re.findall(r"\benv(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]*)\"", text)) | set(DEFAULTS)
 
 
 # --- Validity -----------------------------------------------------------------------------------

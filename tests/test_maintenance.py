@@ -74,9 +74,9 @@ def other_runner() -> Any:
 
 
 def test_one_round_runs_every_job_and_keeps_what_is_still_valid(
-    user, settings, django_capture_on_commit_callbacks
+    user, settings, django_capture_on_commit_callbacks, chat_overrides
 ):
-    settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS = 24
+    chat_overrides.ATTACHMENT_UNSENT_MAX_AGE_HOURS = 24
     stale, young = old_upload(user, hours=25), old_upload(user, hours=1)
     expired_refresh_token(user, blacklisted=True)
     expired_refresh_token(user, blacklisted=False)

@@ -30,6 +30,7 @@ from django.utils import timezone
 from websockets.asyncio.client import connect
 
 from accounts.tests.factories import UserFactory
+from chatproject.conf import chat_settings
 from chatproject.transport_limits import body_limit
 from chats import services as chat_services
 from messaging.models import Attachment
@@ -315,7 +316,7 @@ def test_the_maintenance_service_deletes_an_abandoned_upload_from_the_shared_med
     upload = Attachment.objects.get(pk=json.loads(reply)["id"])
     stored = topology.media / upload.file.name
     assert stored.read_bytes() == PNG
-    age = timedelta(hours=settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS + 1)
+    age = timedelta(hours=chat_settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS + 1)
     Attachment.objects.filter(pk=upload.pk).update(created_at=timezone.now() - age)
 
     # compose's maintenance command and environment, for one round.

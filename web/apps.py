@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from chatproject.conf import chat_settings
+
 
 class WebConfig(AppConfig):
     """The browser client at `/` and the client library it is built on (static/chat/client.js)."""
@@ -9,7 +11,6 @@ class WebConfig(AppConfig):
 
     def ready(self) -> None:
         """The admin's "View site" links to the web client, or is hidden when WEB_CLIENT is off."""
-        from django.conf import settings
         from django.contrib import admin
 
-        admin.site.site_url = "/" if settings.WEB_CLIENT else None  # type: ignore[assignment]
+        admin.site.site_url = "/" if chat_settings.WEB_CLIENT else None  # type: ignore[assignment]

@@ -469,11 +469,12 @@ def test_refresh_returns_401_when_user_deleted(api_client, user):
 def test_refresh_returns_503_and_keeps_old_token_when_database_fails_midway(api_client, user, monkeypatch):
     tokens = login(api_client, user)
 
-    def lose_database(user: User) -> services.TokenPair:
+    def lose_database(cls: type[RefreshToken], user: User) -> RefreshToken:
         raise OperationalError("server closed the connection unexpectedly")
 
-    # The old token is blacklisted before the new pair is written; the failure must undo both.
-    monkeypatch.setattr(services, "_issue_tokens", lose_database)
+    # The old token is blacklisted before the new pair is written (simplejwt's for_user records it);
+    # the failure must undo both.
+    monkeypatch.setattr(RefreshToken, "for_user", classmethod(lose_database))
     response = api_client.post("/api/refresh", {"refresh_token": tokens["refresh_token"]}, format="json")
     monkeypatch.undo()
 

@@ -74,8 +74,12 @@ async def close_time(communicator: WebsocketCommunicator, timeout: float) -> tup
 
 
 @pytest.mark.asyncio
-async def test_every_socket_racing_a_ban_is_closed_within_a_second_and_nothing_is_stored_after_it(settings):
-    settings.WS_MAX_SOCKETS_PER_USER = 0  # 80 sockets of one user: this test is about the ban, not the cap
+async def test_every_socket_racing_a_ban_is_closed_within_a_second_and_nothing_is_stored_after_it(
+    settings, chat_overrides
+):
+    chat_overrides.WS_MAX_SOCKETS_PER_USER = (
+        0  # 80 sockets of one user: this test is about the ban, not the cap
+    )
     target, other = await db(UserFactory)(), await db(UserFactory)()
     chat = await db(group_chat)(other, target)
     tokens = [await db(access_token)(target) for _ in range(HANDSHAKES)]

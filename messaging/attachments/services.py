@@ -3,12 +3,12 @@
 import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from chatproject.conf import chat_settings
 from chatproject.fields import is_bigint_id
 from messaging.attachments.selectors import attachments_attach
 from messaging.attachments.uploads import EXTENSIONS, clean_filename, sniff_content_type
@@ -28,7 +28,7 @@ def attachment_upload(*, uploader: User, file: UploadedFile) -> Attachment:
     cannot be written the file is deleted again (a write cannot be rolled back like a row). Raises
     AttachmentTooLargeError, AttachmentEmptyError, AttachmentTypeError.
     """
-    limit = settings.ATTACHMENT_MAX_BYTES
+    limit = chat_settings.ATTACHMENT_MAX_BYTES
     if file.size is None or file.size > limit:
         raise AttachmentTooLargeError(f"file is too large (at most {limit} bytes)")
     if file.size == 0:
@@ -57,8 +57,10 @@ def attachment_ids_check(attachment_ids: list[int] | None) -> list[int]:
     ids = list(dict.fromkeys(attachment_ids or []))
     if not all(is_bigint_id(attachment_id) for attachment_id in ids):
         raise InvalidAttachmentError()
-    if len(ids) > settings.ATTACHMENTS_PER_MESSAGE:
-        raise InvalidAttachmentError(f"at most {settings.ATTACHMENTS_PER_MESSAGE} attachments per message")
+    if len(ids) > chat_settings.ATTACHMENTS_PER_MESSAGE:
+        raise InvalidAttachmentError(
+            f"at most {chat_settings.ATTACHMENTS_PER_MESSAGE} attachments per message"
+        )
     return ids
 
 

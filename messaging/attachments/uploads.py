@@ -10,9 +10,9 @@ import codecs
 import unicodedata
 from typing import IO, Any
 
-from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 
+from chatproject.conf import chat_settings
 from messaging.errors import AttachmentTooLargeError
 
 # Allowed types and the extension their stored (random) file names get.
@@ -125,7 +125,7 @@ class UploadLimitHandler(FileUploadHandler):
 
     def __init__(self, request: Any = None) -> None:
         super().__init__(request)
-        self.limit = settings.ATTACHMENT_MAX_BYTES
+        self.limit = chat_settings.ATTACHMENT_MAX_BYTES
         self.received = 0
 
     def handle_raw_input(

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from chatproject.conf import chat_settings
 from chats.models import Chat, ChatMember
 from chats.tests.factories import add_messages, group_chat, private_chat
 from messaging.models import Message
@@ -91,7 +92,9 @@ def test_send_marks_chat_read_for_sender(auth_client, user, bob, chat):
 
 
 def test_send_accepts_content_of_max_length(auth_client, chat, settings):
-    assert send(auth_client, chat_id=chat.pk, content="x" * settings.MESSAGE_MAX_LENGTH).status_code == 200
+    assert (
+        send(auth_client, chat_id=chat.pk, content="x" * chat_settings.MESSAGE_MAX_LENGTH).status_code == 200
+    )
 
 
 def test_send_returns_original_message_when_client_id_repeats(auth_client, chat):
@@ -156,7 +159,7 @@ def test_send_returns_400_when_content_is_empty(auth_client, chat, content):
 
 
 def test_send_returns_400_when_content_is_too_long(auth_client, chat, settings):
-    response = send(auth_client, chat_id=chat.pk, content="x" * (settings.MESSAGE_MAX_LENGTH + 1))
+    response = send(auth_client, chat_id=chat.pk, content="x" * (chat_settings.MESSAGE_MAX_LENGTH + 1))
 
     assert response.status_code == 400
     assert response.json()["code"] == "message_too_long"

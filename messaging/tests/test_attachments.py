@@ -162,8 +162,8 @@ def test_upload_of_an_empty_file_is_bad_request(auth_client, settings):
     assert files_in(settings.MEDIA_ROOT) == []
 
 
-def test_upload_over_the_size_limit_is_413_and_stores_nothing(auth_client, settings):
-    settings.ATTACHMENT_MAX_BYTES = 1000
+def test_upload_over_the_size_limit_is_413_and_stores_nothing(auth_client, settings, chat_overrides):
+    chat_overrides.ATTACHMENT_MAX_BYTES = 1000
 
     response = upload(auth_client, b"x" * 1001, name="big.txt", content_type="text/plain")
 
@@ -175,8 +175,10 @@ def test_upload_over_the_size_limit_is_413_and_stores_nothing(auth_client, setti
     assert files_in(settings.MEDIA_ROOT) == []
 
 
-def test_upload_of_a_body_declared_far_over_the_limit_is_413_before_parsing(auth_client, settings):
-    settings.ATTACHMENT_MAX_BYTES = 1000
+def test_upload_of_a_body_declared_far_over_the_limit_is_413_before_parsing(
+    auth_client, settings, chat_overrides
+):
+    chat_overrides.ATTACHMENT_MAX_BYTES = 1000
 
     response = upload(auth_client, PNG + b"\x00" * 200_000, name="huge.png", content_type="image/png")
 
@@ -185,8 +187,8 @@ def test_upload_of_a_body_declared_far_over_the_limit_is_413_before_parsing(auth
     assert files_in(settings.MEDIA_ROOT) == []
 
 
-def test_upload_of_exactly_the_size_limit_is_accepted(auth_client, settings):
-    settings.ATTACHMENT_MAX_BYTES = 1000
+def test_upload_of_exactly_the_size_limit_is_accepted(auth_client, settings, chat_overrides):
+    chat_overrides.ATTACHMENT_MAX_BYTES = 1000
 
     response = upload(auth_client, b"y" * 1000, name="edge.txt")
 
@@ -323,8 +325,10 @@ def test_send_with_an_attachment_that_is_not_yours_to_send_is_400_and_stores_no_
     assert Attachment.objects.filter(pk__in=ids, message__isnull=False).count() == (case == "already_sent")
 
 
-def test_send_with_more_attachments_than_allowed_is_bad_request(auth_client, user, chat, settings):
-    settings.ATTACHMENTS_PER_MESSAGE = 2
+def test_send_with_more_attachments_than_allowed_is_bad_request(
+    auth_client, user, chat, settings, chat_overrides
+):
+    chat_overrides.ATTACHMENTS_PER_MESSAGE = 2
     ids = [stored(user).pk for _ in range(3)]
 
     response = send(auth_client, chat, attachment_ids=ids)
@@ -511,9 +515,9 @@ def _age(attachment, hours):
 
 
 def test_cleanup_deletes_old_unsent_uploads_with_their_files(
-    user, settings, django_capture_on_commit_callbacks
+    user, settings, django_capture_on_commit_callbacks, chat_overrides
 ):
-    settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS = 24
+    chat_overrides.ATTACHMENT_UNSENT_MAX_AGE_HOURS = 24
     old = stored(user)
     _age(old, 25)
 
@@ -524,8 +528,10 @@ def test_cleanup_deletes_old_unsent_uploads_with_their_files(
     assert not default_storage.exists(old.file.name)
 
 
-def test_cleanup_keeps_sent_and_young_uploads(user, chat, settings, django_capture_on_commit_callbacks):
-    settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS = 24
+def test_cleanup_keeps_sent_and_young_uploads(
+    user, chat, settings, django_capture_on_commit_callbacks, chat_overrides
+):
+    chat_overrides.ATTACHMENT_UNSENT_MAX_AGE_HOURS = 24
     sent, young = stored(user), stored(user)
     services.message_send(chat_id=chat.pk, sender=user, content="kept", attachment_ids=[sent.pk])
     _age(sent, 100)

@@ -11,8 +11,7 @@ import logging
 import weakref
 from collections.abc import Collection, Iterable
 
-from django.conf import settings
-
+from chatproject.conf import chat_settings
 from chats.selectors import chat_ids_for_user_id, chat_ids_with_members_at_most
 from realtime.events import broadcast_now
 from realtime.groups import chat_group
@@ -47,7 +46,7 @@ class SeenPresence:
 def _announced_chat_ids(user_id: int, chat_ids: Iterable[int] | None) -> list[int]:
     """The user's chats (looked up when `chat_ids` is None) small enough to announce presence in."""
     ids = chat_ids_for_user_id(user_id=user_id) if chat_ids is None else list(chat_ids)
-    return chat_ids_with_members_at_most(chat_ids=ids, max_members=settings.PRESENCE_FANOUT_MAX_MEMBERS)
+    return chat_ids_with_members_at_most(chat_ids=ids, max_members=chat_settings.PRESENCE_FANOUT_MAX_MEMBERS)
 
 
 async def announce(user_id: int, online: bool, chat_ids: Iterable[int] | None = None) -> None:
@@ -130,7 +129,7 @@ async def heartbeat_once(sockets: dict[str, int]) -> None:
 
 async def _heartbeat(sockets: dict[str, int]) -> None:
     while sockets:
-        await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
+        await asyncio.sleep(chat_settings.PRESENCE_HEARTBEAT_SECONDS)
         try:
             await heartbeat_once(sockets)
         except REDIS_ERRORS as exc:

@@ -28,6 +28,8 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from chatproject.conf import chat_settings
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "{chat:presence}"
@@ -178,7 +180,7 @@ class RedisPresence:
 
     async def add(self, user_id: int, conn: str) -> bool:
         """Register a socket; True when the user was not online before."""
-        ttl = settings.PRESENCE_TTL_SECONDS
+        ttl = chat_settings.PRESENCE_TTL_SECONDS
         result = await self._scripts()["add"](keys=[conn_key(user_id), USERS_KEY], args=[conn, ttl, user_id])
         return bool(result)
 
@@ -191,7 +193,7 @@ class RedisPresence:
         """Extend the expiry of these sockets; return the conns no longer registered."""
         if not sockets:
             return []
-        args: list[Any] = [settings.PRESENCE_TTL_SECONDS, CONN_KEY_PREFIX]
+        args: list[Any] = [chat_settings.PRESENCE_TTL_SECONDS, CONN_KEY_PREFIX]
         for conn, user_id in sockets.items():
             args += [conn, user_id]
         missing = await self._scripts()["refresh"](keys=[USERS_KEY], args=args)
@@ -230,7 +232,7 @@ class MemoryPresence:
         """Register a socket; True when the user was not online before."""
         with self._lock:
             now = time.time()
-            expiry = now + settings.PRESENCE_TTL_SECONDS
+            expiry = now + chat_settings.PRESENCE_TTL_SECONDS
             self._prune(user_id, now)[conn] = expiry
             first = user_id not in self._users
             self._users[user_id] = max(self._users.get(user_id, 0.0), expiry)
@@ -251,7 +253,7 @@ class MemoryPresence:
         """Extend the expiry of these sockets; return the conns no longer registered."""
         missing = []
         with self._lock:
-            expiry = time.time() + settings.PRESENCE_TTL_SECONDS
+            expiry = time.time() + chat_settings.PRESENCE_TTL_SECONDS
             for conn, user_id in sockets.items():
                 conns = self._conns.get(user_id, {})
                 if user_id in self._users and conn in conns:

@@ -150,8 +150,8 @@ async def test_connect_with_used_ticket_closes_4401():
     await first.close()
 
 
-async def test_connect_with_expired_ticket_closes_4401(settings):
-    settings.WS_TICKET_SECONDS = -1
+async def test_connect_with_expired_ticket_closes_4401(settings, chat_overrides):
+    chat_overrides.WS_TICKET_SECONDS = -1
     alice = await make_user()
     ticket = await db(
         lambda: __import__("realtime.services").services.ws_ticket_issue(
@@ -171,23 +171,23 @@ async def test_ws_ticket_requires_authentication():
 # --- origin ------------------------------------------------------------------------------------
 
 
-async def test_connect_from_foreign_origin_is_refused(settings):
-    settings.WS_ALLOWED_ORIGINS = ["chat.example.com"]
+async def test_connect_from_foreign_origin_is_refused(settings, chat_overrides):
+    chat_overrides.WS_ALLOWED_ORIGINS = ["chat.example.com"]
     alice = await make_user()
     _, accepted, _ = await open_socket(alice, headers=[(b"origin", b"https://evil.example.net")])
     assert not accepted
 
 
-async def test_connect_from_allowed_origin_is_accepted(settings):
-    settings.WS_ALLOWED_ORIGINS = ["chat.example.com"]
+async def test_connect_from_allowed_origin_is_accepted(settings, chat_overrides):
+    chat_overrides.WS_ALLOWED_ORIGINS = ["chat.example.com"]
     alice = await make_user()
     socket, accepted, _ = await open_socket(alice, headers=[(b"origin", b"https://chat.example.com")])
     assert accepted
     await socket.close()
 
 
-async def test_connect_from_a_cors_allowed_origin_is_accepted(settings):
-    settings.WS_ALLOWED_ORIGINS = ["chat.example.com"]
+async def test_connect_from_a_cors_allowed_origin_is_accepted(settings, chat_overrides):
+    chat_overrides.WS_ALLOWED_ORIGINS = ["chat.example.com"]
     settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
     alice = await make_user()
     socket, accepted, _ = await open_socket(alice, headers=[(b"origin", b"https://app.example.com")])
@@ -198,8 +198,8 @@ async def test_connect_from_a_cors_allowed_origin_is_accepted(settings):
     assert not accepted
 
 
-async def test_connect_without_origin_is_accepted(settings):
-    settings.WS_ALLOWED_ORIGINS = ["chat.example.com"]
+async def test_connect_without_origin_is_accepted(settings, chat_overrides):
+    chat_overrides.WS_ALLOWED_ORIGINS = ["chat.example.com"]
     alice = await make_user()
     socket, accepted, _ = await open_socket(alice)
     assert accepted
@@ -363,10 +363,10 @@ async def test_frame_over_64_kib_closes_1009():
     assert await a.recv_close() == 1009
 
 
-async def test_every_frame_type_counts_against_the_frame_rate(settings):
+async def test_every_frame_type_counts_against_the_frame_rate(settings, chat_overrides):
     """A flood of resume, typing or malformed frames is refused like a flood of sends, with one answer."""
-    settings.WS_FRAME_RATE_PER_SECOND = 5
-    settings.WS_FRAME_BURST = 5
+    chat_overrides.WS_FRAME_RATE_PER_SECOND = 5
+    chat_overrides.WS_FRAME_BURST = 5
     alice, _, chat = await pair()
     a, _, _ = await open_socket(alice)
     resume = {"type": "resume", "payload": {"chats": {str(chat.pk): 0}}}
@@ -398,8 +398,8 @@ async def test_deeply_nested_json_is_invalid_format_and_the_socket_stays_open():
     await a.close()
 
 
-async def test_sends_over_rate_get_rate_limit_exceeded(settings):
-    settings.WS_SEND_RATE_PER_SECOND = 3
+async def test_sends_over_rate_get_rate_limit_exceeded(settings, chat_overrides):
+    chat_overrides.WS_SEND_RATE_PER_SECOND = 3
     alice, _, chat = await pair()
     a, _, _ = await open_socket(alice)
     for i in range(4):
@@ -559,8 +559,8 @@ async def test_resume_after_disconnect_mid_burst_delivers_each_message_once_in_o
     await b2.close()
 
 
-async def test_resume_beyond_replay_limit_sends_resync_required(settings):
-    settings.WS_REPLAY_LIMIT = 5
+async def test_resume_beyond_replay_limit_sends_resync_required(settings, chat_overrides):
+    chat_overrides.WS_REPLAY_LIMIT = 5
     alice, bob, chat = await pair()
     for i in range(8):
         await send(chat, alice, f"m{i}")
@@ -619,8 +619,8 @@ async def test_live_message_before_resume_reaches_the_client_once_after_the_repl
     await b.close()
 
 
-async def test_live_message_reaches_a_client_that_never_resumes(settings):
-    settings.WS_RESUME_WAIT_SECONDS = 0.2
+async def test_live_message_reaches_a_client_that_never_resumes(settings, chat_overrides):
+    chat_overrides.WS_RESUME_WAIT_SECONDS = 0.2
     alice, bob, chat = await pair()
     b, _, _ = await open_socket(bob)
 
@@ -631,8 +631,8 @@ async def test_live_message_reaches_a_client_that_never_resumes(settings):
     await b.close()
 
 
-async def test_first_client_frame_other_than_resume_releases_held_messages_at_once(settings):
-    settings.WS_RESUME_WAIT_SECONDS = 30
+async def test_first_client_frame_other_than_resume_releases_held_messages_at_once(settings, chat_overrides):
+    chat_overrides.WS_RESUME_WAIT_SECONDS = 30
     alice, bob, chat = await pair()
     b, _, _ = await open_socket(bob)
     await send(chat, alice, "held")

@@ -449,8 +449,8 @@ async def test_resume_without_versions_replays_no_changes():
     await b.close()
 
 
-async def test_resume_with_more_changes_than_the_replay_limit_sends_resync_required(settings):
-    settings.WS_REPLAY_LIMIT = 2
+async def test_resume_with_more_changes_than_the_replay_limit_sends_resync_required(settings, chat_overrides):
+    chat_overrides.WS_REPLAY_LIMIT = 2
     alice, bob, chat = await pair()
     for i in range(3):
         await edit(await send(chat, alice, f"m{i}"), alice, f"m{i} edited")

@@ -18,10 +18,10 @@ db = database_sync_to_async
 
 
 @pytest.fixture(autouse=True)
-def _fast_presence(settings):
+def _fast_presence(settings, chat_overrides):
     """Short TTL and heartbeat, so expiry tests take about a second."""
-    settings.PRESENCE_TTL_SECONDS = 1.0
-    settings.PRESENCE_HEARTBEAT_SECONDS = 0.2
+    chat_overrides.PRESENCE_TTL_SECONDS = 1.0
+    chat_overrides.PRESENCE_HEARTBEAT_SECONDS = 0.2
 
 
 @db
@@ -179,8 +179,8 @@ async def test_presence_frame_for_removed_chat_is_not_relayed():
     await b.close()
 
 
-async def test_chat_over_the_fanout_limit_gets_no_presence_but_shows_online(settings):
-    settings.PRESENCE_FANOUT_MAX_MEMBERS = 2
+async def test_chat_over_the_fanout_limit_gets_no_presence_but_shows_online(settings, chat_overrides):
+    chat_overrides.PRESENCE_FANOUT_MAX_MEMBERS = 2
     alice, bob, carol = await make_user(), await make_user(), await make_user()
     room = await db(group_chat)(alice, bob, carol)
     b, _, _ = await open_socket(bob, presence=True)

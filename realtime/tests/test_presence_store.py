@@ -13,10 +13,10 @@ from realtime.tests.live import free_port
 
 
 @pytest.fixture(autouse=True)
-def _short_ttl(settings):
+def _short_ttl(settings, chat_overrides):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.PRESENCE_TTL_SECONDS = 0.3
-    settings.PRESENCE_HEARTBEAT_SECONDS = 0.1
+    chat_overrides.PRESENCE_TTL_SECONDS = 0.3
+    chat_overrides.PRESENCE_HEARTBEAT_SECONDS = 0.1
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -113,9 +113,9 @@ def test_get_chat_answers_200_with_everyone_offline_when_redis_is_unreachable(se
 @pytest.mark.django_db
 @pytest.mark.parametrize("count", [2, 30])
 def test_get_chat_costs_fixed_queries_and_one_redis_round_trip(
-    settings, make_client, django_assert_num_queries, monkeypatch, count
+    settings, chat_overrides, make_client, django_assert_num_queries, monkeypatch, count
 ):
-    settings.PRESENCE_TTL_SECONDS = 30
+    chat_overrides.PRESENCE_TTL_SECONDS = 30
     owner, *members = UserFactory.create_batch(count)
     chat = group_chat(owner, *members)
     for member in members[::2]:

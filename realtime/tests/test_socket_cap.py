@@ -4,6 +4,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from accounts.tests.factories import UserFactory
+from chatproject.conf import chat_settings
 from realtime import limits
 from realtime.tests.wsclient import open_socket
 
@@ -11,9 +12,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
 @pytest.fixture(params=["redis", "memory"])
-def cap_2(request, settings):
+def cap_2(request, settings, chat_overrides):
     """A cap of 2, counted in Redis or, as under `make run` without REDIS_URL, in this process."""
-    settings.WS_MAX_SOCKETS_PER_USER = 2
+    chat_overrides.WS_MAX_SOCKETS_PER_USER = 2
     if request.param == "memory":
         settings.REDIS_URL = ""
     return request.param
@@ -66,8 +67,8 @@ async def test_refused_socket_takes_no_slot(cap_2):
         await socket.close()
 
 
-async def test_cap_of_zero_means_no_cap(settings):
-    settings.WS_MAX_SOCKETS_PER_USER = 0
+async def test_cap_of_zero_means_no_cap(settings, chat_overrides):
+    chat_overrides.WS_MAX_SOCKETS_PER_USER = 0
     user = await database_sync_to_async(UserFactory)()
 
     sockets = [(await open_socket(user))[0] for _ in range(25)]
@@ -79,7 +80,7 @@ async def test_cap_of_zero_means_no_cap(settings):
 
 async def test_default_cap_is_20_per_user(settings):
     user, other = await database_sync_to_async(UserFactory)(), await database_sync_to_async(UserFactory)()
-    assert settings.WS_MAX_SOCKETS_PER_USER == 20
+    assert chat_settings.WS_MAX_SOCKETS_PER_USER == 20
     sockets = [(await open_socket(user))[0] for _ in range(20)]
 
     over, _, _ = await open_socket(user)

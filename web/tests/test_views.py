@@ -38,8 +38,8 @@ def test_the_modules_it_loads_are_static_files():
         assert finders.find(name), name
 
 
-def test_web_client_off_is_the_json_404(settings):
-    settings.WEB_CLIENT = False
+def test_web_client_off_is_the_json_404(settings, chat_overrides):
+    chat_overrides.WEB_CLIENT = False
     response = Client().get("/")
     assert response.status_code == 404
     assert response.json() == {"error": "not found", "code": "not_found"}
@@ -51,13 +51,13 @@ def test_other_methods_are_405():
     assert response.json() == {"error": "method not allowed", "code": "method_not_allowed"}
 
 
-def test_admin_view_site_follows_web_client(settings):
+def test_admin_view_site_follows_web_client(settings, chat_overrides):
     app = WebConfig("web", __import__("web"))
     try:
-        settings.WEB_CLIENT = False
+        chat_overrides.WEB_CLIENT = False
         app.ready()
         assert admin.site.site_url is None
-        settings.WEB_CLIENT = True
+        chat_overrides.WEB_CLIENT = True
         app.ready()
         assert admin.site.site_url == "/"
     finally:

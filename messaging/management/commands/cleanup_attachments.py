@@ -3,9 +3,9 @@
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from chatproject.conf import chat_settings
 from messaging.attachments.services import attachments_cleanup_unsent
 
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = "Delete uploaded attachments that no message carries and that are older than the given age."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """--older-than-hours, default settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS."""
+        """--older-than-hours, default chat_settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS."""
         parser.add_argument(
             "--older-than-hours",
             type=float,
@@ -27,6 +27,6 @@ class Command(BaseCommand):
         """Run the cleanup service and report how many uploads it removed."""
         hours = options["older_than_hours"]
         if hours is None:
-            hours = settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS
+            hours = chat_settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS
         deleted = attachments_cleanup_unsent(older_than=timedelta(hours=hours))
         self.stdout.write(f"deleted {deleted} unsent attachment(s) older than {hours:g} h")
