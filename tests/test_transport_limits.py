@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from accounts.tests.factories import UserFactory
+from chatproject.conf import chat_settings
 from realtime.tests.live import DaphneServer, daphne_server
 from realtime.tests.wsclient import access_token
 
@@ -129,7 +130,7 @@ def test_unauthenticated_200_mib_upload_sent_whole_does_not_grow_daphne(server):
     [("/api/attachments", "ATTACHMENT_MAX_BYTES", "attachment_too_large"), ("/api/login", None, "too_large")],
 )
 def test_chunked_body_is_cut_off_with_413_once_past_the_limit(server, token, path, limit_setting, code):
-    limit = getattr(settings, limit_setting) if limit_setting else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit = getattr(chat_settings, limit_setting) if limit_setting else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     total = limit + 64 * MIB  # far more than the limit and what kernel buffers can absorb
     chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"y" * 64 * 1024)
     before = rss_kib(server.process.pid)
