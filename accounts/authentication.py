@@ -12,6 +12,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import User
+from accounts.sessions import session_is_current, token_session
 from chatproject.fields import is_bigint_id
 
 # simplejwt writes the id as a decimal string; at most 19 digits can be a bigint.
@@ -68,10 +69,13 @@ class ActiveUserJWTAuthentication(JWTAuthentication):
             raise _api_failure(exc) from exc
 
     def get_user(self, validated_token: Any) -> User:  # type: ignore[override]
-        """Load the token's user; a malformed user id fails like a bad token (see _api_failure)."""
+        """Load the token's user; a malformed user id or an ended session fails like a bad token."""
         if token_user_id(validated_token) is None:
             raise InvalidToken()
-        return super().get_user(validated_token)  # type: ignore[return-value]
+        user: User = super().get_user(validated_token)  # type: ignore[assignment]
+        if not session_is_current(user=user, session=token_session(validated_token.payload)):
+            raise InvalidToken()  # a password change in another session ended this token's session
+        return user
 
     def authenticate_header(self, request: Request) -> str:
         """WWW-Authenticate value on 401."""

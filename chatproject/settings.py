@@ -394,3 +394,8 @@ LOGGING = {
 # User.email is unique case-insensitively through a functional unique index (Lower(email)), which
 # this check cannot see; logins look emails up with iexact, so the index is what guarantees one match.
 SILENCED_SYSTEM_CHECKS = ["auth.E003"]
+
+# --- issue 13: account ---
+# POST /api/password attempts per user (a wrong old password counts too).
+_THROTTLE_RATES: dict[str, str] = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[assignment]
+_THROTTLE_RATES["password"] = env.str("THROTTLE_PASSWORD", default="5/min")

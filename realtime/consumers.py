@@ -91,13 +91,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Join before accepting, so once the client sees the socket open nothing sent to it is missed.
         # The user group first: a chat joined after this point is announced there.
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        # A ban that committed after the middleware authenticated but before the user group was joined
-        # reached no socket of this one: read the account again now that any later ban will. In the same
+        # A ban (or a password change) that committed after the middleware authenticated but before the user
+        # group was joined reached no socket of this one: read the account again now that any later one will. In the same
         # trip, each chat's last seq, read before joining its group: a message committed in between is
         # above the cursor, and its broadcast, if missed, is repaired as a gap.
-        active, cursors = await in_db_thread(selectors.connect_state)(user)
-        if not active:
-            await self._refuse(frames.CLOSE_ACCOUNT_DISABLED)
+        refusal, cursors = await in_db_thread(selectors.connect_state)(user, self.scope.get("session"))
+        if refusal is not None:
+            await self._refuse(refusal)
             return
         for chat_id, last_seq in cursors.items():
             await self.join_chat(chat_id, last_seq)
@@ -247,3 +247,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_account_disabled(self, message: dict[str, Any]) -> None:
         """`account_disabled` (user group): staff disabled this user; close with 4403."""
         await self.close_with(frames.CLOSE_ACCOUNT_DISABLED)
+
+    async def chat_sessions_revoked(self, message: dict[str, Any]) -> None:
+        """`sessions_revoked` (user group): the password changed; close with 4410 unless this is that session."""
+        session = self.scope.get("session")
+        keep = message["payload"]["keep_session"]
+        if not keep or session is None or session.id != keep:
+            await self.close_with(frames.CLOSE_SESSION_REVOKED)

@@ -469,7 +469,7 @@ def test_refresh_returns_401_when_user_deleted(api_client, user):
 def test_refresh_returns_503_and_keeps_old_token_when_database_fails_midway(api_client, user, monkeypatch):
     tokens = login(api_client, user)
 
-    def lose_database(user: User) -> services.TokenPair:
+    def lose_database(user: User, **kwargs: Any) -> services.TokenPair:
         raise OperationalError("server closed the connection unexpectedly")
 
     # The old token is blacklisted before the new pair is written; the failure must undo both.
