@@ -1,5 +1,6 @@
 """POST /api/password: validators, throttle, and the end of every other login session (REST and sockets)."""
 
+import asyncio
 import threading
 from typing import Any
 
@@ -8,6 +9,7 @@ from channels.db import database_sync_to_async
 from django.db import connection
 from rest_framework.test import APIClient
 
+import realtime.auth
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tests.test_api import lower_rate
@@ -289,6 +291,32 @@ class TestSockets:
 
         assert accepted
         assert await socket.recv_close() == 4401
+
+    async def test_handshake_authenticated_before_the_change_that_joins_its_group_after_it_is_closed_4410(
+        self, monkeypatch
+    ):
+        """The race, made deterministic: the change commits (and its broadcast leaves) between the
+        middleware's authentication of another session's socket and that socket joining the user's group."""
+        user = await db(UserFactory)()
+        other, mine = await db(login)(user), await db(login)(user)
+        authenticated, changed = asyncio.Event(), asyncio.Event()
+        real_authenticate = realtime.auth.authenticate
+
+        async def authenticate_then_wait_for_the_change(scope):
+            result = await real_authenticate(scope)
+            authenticated.set()
+            await changed.wait()
+            return result
+
+        monkeypatch.setattr(realtime.auth, "authenticate", authenticate_then_wait_for_the_change)
+        connecting = asyncio.create_task(open_socket(token=other["access_token"]))
+        await authenticated.wait()
+        assert (await db(change)(mine)).status_code == 204
+        changed.set()
+        socket, accepted, _ = await connecting
+
+        assert accepted
+        assert await socket.recv_close() == 4410
 
     async def test_wrong_old_password_closes_no_socket(self):
         user = await db(UserFactory)()
