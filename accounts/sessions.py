@@ -43,6 +43,11 @@ def token_session(claims: Mapping[str, Any]) -> Session:
     )
 
 
+def session_kept(session: Session | None, *, keep: str) -> bool:
+    """Whether a socket of `session` stays open after a password change that kept the session `keep`."""
+    return session is not None and bool(keep) and session.id == keep
+
+
 def session_is_current(*, user: User, session: Session) -> bool:
     """Whether `user` still honours `session`: issued at the current generation, or the session that
     changed the password last (its earlier tokens stay valid)."""

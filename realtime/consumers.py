@@ -14,6 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.models import User
+from accounts.sessions import session_kept
 from chats.selectors import chat_last_seq_for_member
 from realtime import frames, limits, selectors, watchdog
 from realtime.commands import Commands
@@ -91,10 +92,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Join before accepting, so once the client sees the socket open nothing sent to it is missed.
         # The user group first: a chat joined after this point is announced there.
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        # A ban (or a password change) that committed after the middleware authenticated but before the user
-        # group was joined reached no socket of this one: read the account again now that any later one will. In the same
-        # trip, each chat's last seq, read before joining its group: a message committed in between is
-        # above the cursor, and its broadcast, if missed, is repaired as a gap.
+        # A ban or password change that committed after the middleware authenticated but before the user
+        # group was joined reached no socket of this one: read the account again now that any later one
+        # will. In the same trip, each chat's last seq, read before joining its group: a message committed
+        # in between is above the cursor, and its broadcast, if missed, is repaired as a gap.
         refusal, cursors = await in_db_thread(selectors.connect_state)(user, self.scope.get("session"))
         if refusal is not None:
             await self._refuse(refusal)
@@ -249,8 +250,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close_with(frames.CLOSE_ACCOUNT_DISABLED)
 
     async def chat_sessions_revoked(self, message: dict[str, Any]) -> None:
-        """`sessions_revoked` (user group): the password changed; close with 4410 unless this is that session."""
-        session = self.scope.get("session")
-        keep = message["payload"]["keep_session"]
-        if not keep or session is None or session.id != keep:
+        """`sessions_revoked` (user group): the password changed; close with 4410 unless in the kept session."""
+        if not session_kept(self.scope.get("session"), keep=message["payload"]["keep_session"]):
             await self.close_with(frames.CLOSE_SESSION_REVOKED)
