@@ -17,6 +17,7 @@ from accounts.authentication import token_user_id
 from accounts.errors import (
     AccountDisabledError,
     EmailTakenError,
+    InvalidAccessTokenError,
     InvalidPasswordError,
     InvalidRefreshTokenError,
     TokenNotYoursError,
@@ -54,8 +55,8 @@ class TokenPair:
 def _issue_tokens(user: User, *, session_id: str | None = None) -> TokenPair:
     """A pair of `session_id`'s chain (a new session without one), at the user's current generation.
 
-    RefreshToken.for_user with the session claims set before the OutstandingToken row records the
-    token's text: a password change reads them back from there. The access token copies them.
+    What RefreshToken.for_user does, but with the session claims set before the OutstandingToken row
+    records the token's text: a password change reads them back from there. The access token copies them.
     """
     refresh = RefreshToken()
     refresh[jwt_settings.USER_ID_CLAIM] = str(user.pk)
@@ -220,9 +221,12 @@ def user_password_change(*, user: User, old_password: str, new_password: str, se
     valid (accounts.sessions), blacklists the refresh tokens of every other session, and once committed
     broadcasts `sessions_revoked`: the user's sockets of other sessions close with 4410. A caller whose
     token has no session (issued before sessions existed) keeps nothing, its own socket and tokens included.
-    Raises WrongOldPasswordError, InvalidError (a new password the validators refuse).
+    Raises InvalidAccessTokenError (another session's change ended this one meanwhile),
+    WrongOldPasswordError, InvalidError (a new password the validators refuse).
     """
     user = User.objects.select_for_update().get(pk=user.pk)
+    if not session_is_current(user=user, session=session):
+        raise InvalidAccessTokenError()  # a change by another session committed while this one waited
     if not user.check_password(old_password):
         raise WrongOldPasswordError()
     _validate_new_password(new_password, user=user, field="new_password")
@@ -237,7 +241,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str, se
 
 @transaction.atomic
 def user_rename(*, user: User, username: str) -> User:
-    """Set the user's display name (validated by accounts.serializers.UsernameField; names are not unique)."""
+    """Set the user's display name (the rule is accounts.serializers.username_field; names are not unique)."""
     user = User.objects.select_for_update().get(pk=user.pk)
     user.username = username
     user.save(update_fields=["username"])

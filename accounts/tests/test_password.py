@@ -8,9 +8,13 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 import realtime.auth
+from accounts import services
+from accounts.errors import InvalidAccessTokenError
 from accounts.models import User
+from accounts.sessions import token_session
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tests.test_api import lower_rate
 from realtime.services import ws_ticket_consume
@@ -157,6 +161,21 @@ class TestRest:
         response = change(other, old=NEW_PASSWORD, new="attacker phrase 99")
 
         assert response.status_code == 401
+        user.refresh_from_db()
+        assert user.check_password(NEW_PASSWORD)
+
+    def test_a_change_from_a_session_that_another_change_ended_while_it_waited_is_refused(self, user):
+        """Both authenticated before either committed: the second, run under the user's row lock after
+        the first committed, finds its own session ended (the API has no other way to reach this)."""
+        other, mine = login(user), login(user)
+        other_session = token_session(AccessToken(other["access_token"]).payload)
+        change(mine)
+
+        with pytest.raises(InvalidAccessTokenError):
+            services.user_password_change(
+                user=user, old_password=NEW_PASSWORD, new_password="attacker phrase 99", session=other_session
+            )
+
         user.refresh_from_db()
         assert user.check_password(NEW_PASSWORD)
 
