@@ -12,6 +12,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import User
+from accounts.sessions import session_is_current, token_session
 from accounts.usercache import user_by_id
 from chatproject.fields import is_bigint_id
 
@@ -48,7 +49,7 @@ def _api_failure(exc: AuthenticationFailed | TokenError) -> AuthenticationFailed
         message, code = str(detail), codes if isinstance(codes, str) else ""
     else:
         message, code = "", ""
-    if code == "user_inactive":
+    if code in ("user_inactive", "account_disabled"):
         return AuthenticationFailed("account disabled", code="account_disabled")
     if code == "bad_authorization_header":
         return AuthenticationFailed(message, code=code)
@@ -72,20 +73,24 @@ class ActiveUserJWTAuthentication(JWTAuthentication):
     def get_user(self, validated_token: Any) -> User:  # type: ignore[override]
         """The token's user, from accounts.usercache (no query while the user is unchanged).
 
-        As simplejwt's own get_user: unknown is user_not_found, inactive user_inactive (see
-        _api_failure); a malformed user id fails like a bad token.
+        As simplejwt's own get_user, in the API's words: an inactive user is account_disabled; an unknown or
+        malformed user id, or a session a password change ended, fails like a bad token.
         """
         user_id = token_user_id(validated_token)
         if user_id is None:
             raise InvalidToken()
         if jwt_settings.CHECK_REVOKE_TOKEN:
             # Compares the password hash, which the cache does not hold.
-            return super().get_user(validated_token)  # type: ignore[return-value]
-        user = user_by_id(user_id)
-        if user is None:
-            raise AuthenticationFailed("User not found", code="user_not_found")
-        if jwt_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
-            raise AuthenticationFailed("User is inactive", code="user_inactive")
+            user: User = super().get_user(validated_token)  # type: ignore[assignment]
+        else:
+            found = user_by_id(user_id)
+            if found is None:
+                raise InvalidToken()  # simplejwt's user_not_found, which the API words as invalid_token
+            if jwt_settings.CHECK_USER_IS_ACTIVE and not found.is_active:
+                raise AuthenticationFailed("account disabled", code="account_disabled")
+            user = found
+        if not session_is_current(user=user, session=token_session(validated_token.payload)):
+            raise InvalidToken()  # a password change in another session ended this token's session
         return user
 
     def authenticate_header(self, request: Request) -> str:

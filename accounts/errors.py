@@ -63,3 +63,13 @@ class SearchTooShortError(InvalidError):
 
     code = "search_too_short"
     message = "search needs at least 3 characters, or a whole email"
+
+
+class WrongOldPasswordError(InvalidError):
+    """A password change whose old password does not match (400, so clients keep their session)."""
+
+    code = "wrong_old_password"
+    message = "old password is incorrect"
+
+    def __init__(self) -> None:
+        super().__init__(fields={"old_password": [self.message]})

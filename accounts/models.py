@@ -44,6 +44,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Moved on by each password change; tokens carry the value they were issued at (accounts.sessions).
+    credentials_generation = models.PositiveIntegerField(default=0)
+    # The session that changed the password last: its tokens of earlier generations stay valid.
+    credentials_session = models.CharField(max_length=32, blank=True, default="")
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -41,11 +41,6 @@ def user_get(*, user_id: int) -> User:
         raise UserNotFoundError() from None
 
 
-def user_is_active(*, user_id: int) -> bool:
-    """Whether the account exists and is active, read from the database now (not from a cached User)."""
-    return User.objects.filter(pk=user_id, is_active=True).exists()
-
-
 def user_lock_active(*, user_id: int) -> bool:
     """Whether the account exists and is active, holding its row until the caller's transaction ends.
 

@@ -17,15 +17,52 @@ class StrictEmailField(serializers.EmailField):
         return super().to_internal_value(data)  # type: ignore[no-any-return]
 
 
+def username_field(**kwargs: Any) -> StrictCharField:
+    """The one username rule, for registration and renaming: 1 to 100 characters once trimmed.
+
+    Usernames are display names, not unique (the seed's schema; the login is the email).
+    """
+    return StrictCharField(min_length=1, max_length=100, trim_whitespace=True, **kwargs)
+
+
+def new_password_field() -> StrictCharField:
+    """A password being set; Django's validators run in the service (they need the user)."""
+    # min_length mirrors MinimumLengthValidator (8) so the schema says what a weak password is, in part.
+    return StrictCharField(
+        min_length=8, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+
 class RegisterSerializer(serializers.Serializer[Any]):
     """POST /api/register body."""
 
-    username = StrictCharField(min_length=1, max_length=100, trim_whitespace=True)
+    username = username_field()
     email = StrictEmailField(max_length=255)
-    # min_length mirrors MinimumLengthValidator (8) so the schema says what a weak password is, in part.
-    password = StrictCharField(
-        min_length=8, max_length=128, trim_whitespace=False, style={"input_type": "password"}
-    )
+    password = new_password_field()
+
+
+class NoUnknownFieldsSerializer(serializers.Serializer[Any]):
+    """A body whose members must all be declared fields: anything else is 400, naming the member."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Refuse members that are not fields (e.g. `email` on PATCH /api/me: it cannot be changed)."""
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["this field cannot be changed"] for name in unknown})
+        return attrs
+
+
+class PasswordChangeSerializer(NoUnknownFieldsSerializer):
+    """POST /api/password body."""
+
+    old_password = StrictCharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    new_password = new_password_field()
+
+
+class MeUpdateSerializer(NoUnknownFieldsSerializer):
+    """PATCH /api/me body: only the username may change."""
+
+    username = username_field(required=False)
 
 
 class LoginSerializer(serializers.Serializer[Any]):

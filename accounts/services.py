@@ -11,18 +11,29 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.authentication import token_user_id
 from accounts.errors import (
     AccountDisabledError,
     EmailTakenError,
+    InvalidAccessTokenError,
     InvalidPasswordError,
     InvalidRefreshTokenError,
     TokenNotYoursError,
     UserNotFoundError,
+    WrongOldPasswordError,
 )
 from accounts.models import User
 from accounts.selectors import user_get_by_email, users_with_email
+from accounts.sessions import (
+    GENERATION_CLAIM,
+    SESSION_CLAIM,
+    Session,
+    new_session_id,
+    session_is_current,
+    token_session,
+)
 from chatproject.errors import InvalidError
 from chats.models import Chat, ChatMember
 from chats.services import member_remove
@@ -41,9 +52,36 @@ class TokenPair:
     refresh_token: str
 
 
-def _issue_tokens(user: User) -> TokenPair:
-    refresh = RefreshToken.for_user(user)  # records an OutstandingToken row
+def _issue_tokens(user: User, *, session_id: str | None = None) -> TokenPair:
+    """A pair of `session_id`'s chain (a new session without one), at the user's current generation.
+
+    What RefreshToken.for_user does, but with the session claims set before the OutstandingToken row
+    records the token's text: a password change reads them back from there. The access token copies them.
+    """
+    refresh = RefreshToken()
+    refresh[jwt_settings.USER_ID_CLAIM] = str(user.pk)
+    refresh[SESSION_CLAIM] = session_id or new_session_id()
+    refresh[GENERATION_CLAIM] = user.credentials_generation
+    OutstandingToken.objects.create(
+        user=user,
+        jti=refresh[jwt_settings.JTI_CLAIM],
+        token=str(refresh),
+        created_at=refresh.current_time,
+        expires_at=datetime_from_epoch(refresh["exp"]),
+    )
     return TokenPair(access_token=str(refresh.access_token), refresh_token=str(refresh))
+
+
+def _validate_new_password(password: str, *, user: User, field: str) -> None:
+    """Django's password validators, failures as a 400 naming `field`.
+
+    Raises InvalidError.
+    """
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        messages = list(exc.messages)
+        raise InvalidError(f"{field}: {messages[0]}", fields={field: messages}) from None
 
 
 @transaction.atomic
@@ -54,11 +92,7 @@ def user_register(*, username: str, email: str, password: str) -> User:
     """
     email = User.objects.normalize_email(email.strip())
     candidate = User(username=username, email=email)
-    try:
-        validate_password(password, user=candidate)
-    except DjangoValidationError as exc:
-        messages = list(exc.messages)
-        raise InvalidError(f"password: {messages[0]}", fields={"password": messages}) from None
+    _validate_new_password(password, user=candidate, field="password")
     if users_with_email(email=email).exists():
         raise EmailTakenError()
     candidate.password = make_password(password)
@@ -116,6 +150,9 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
         raise InvalidRefreshTokenError()
     if not user.is_active:
         raise AccountDisabledError()
+    session = token_session(token.payload)
+    if not session_is_current(user=user, session=session):
+        raise InvalidRefreshTokenError()
     outstanding = (
         OutstandingToken.objects.select_for_update().filter(jti=token.payload[jwt_settings.JTI_CLAIM]).first()
     )
@@ -124,7 +161,7 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
     _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
     if not created:
         raise InvalidRefreshTokenError()
-    return _issue_tokens(user)
+    return _issue_tokens(user, session_id=session.id)
 
 
 class _RefreshIgnoringBlacklist(RefreshToken):
@@ -152,13 +189,63 @@ def token_revoke(*, user: User, refresh_token: str) -> None:
     BlacklistedToken.objects.get_or_create(token=outstanding)
 
 
-def _blacklist_all(user: User) -> int:
+def _blacklist_all(user: User, *, keep_session: str = "") -> int:
+    """Blacklist the user's live refresh tokens, except those of the session `keep_session` (if any)."""
     pending = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
         blacklistedtoken__isnull=False
     )
-    rows = [BlacklistedToken(token=token) for token in pending]
+    rows = [
+        BlacklistedToken(token=token)
+        for token in pending
+        if not keep_session or _stored_session(token) != keep_session
+    ]
     BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def _stored_session(token: OutstandingToken) -> str:
+    """The session id in a recorded refresh token's text (we signed it; only the claim is read)."""
+    try:
+        claims = RefreshToken(token.token, verify=False).payload  # type: ignore[arg-type]
+    except TokenError:
+        return ""
+    return token_session(claims).id
+
+
+@transaction.atomic
+def user_password_change(*, user: User, old_password: str, new_password: str, session: Session) -> None:
+    """Change the password and end every other login session of the user; `session` (the caller's) stays.
+
+    Locks the user row (a concurrent refresh, ban or second change waits), checks the old password and
+    the validators, moves the credentials generation on and records `session` as the one that stays
+    valid (accounts.sessions), blacklists the refresh tokens of every other session, and once committed
+    broadcasts `sessions_revoked`: the user's sockets of other sessions close with 4410. A caller whose
+    token has no session (issued before sessions existed) keeps nothing, its own socket and tokens included.
+    Raises InvalidAccessTokenError (another session's change ended this one meanwhile),
+    WrongOldPasswordError, InvalidError (a new password the validators refuse).
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not session_is_current(user=user, session=session):
+        raise InvalidAccessTokenError()  # a change by another session committed while this one waited
+    if not user.check_password(old_password):
+        raise WrongOldPasswordError()
+    _validate_new_password(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.credentials_generation += 1
+    user.credentials_session = session.id
+    user.save(update_fields=["password", "credentials_generation", "credentials_session"])
+    _blacklist_all(user, keep_session=session.id)
+    payload = {"user_id": user.pk, "keep_session": session.id}
+    broadcast_on_commit(user_group(user.pk), ServerEvent.SESSIONS_REVOKED, payload)
+
+
+@transaction.atomic
+def user_rename(*, user: User, username: str) -> User:
+    """Set the user's display name (the rule is accounts.serializers.username_field; names are not unique)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.username = username
+    user.save(update_fields=["username"])
+    return user
 
 
 @transaction.atomic

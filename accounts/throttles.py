@@ -81,3 +81,13 @@ class UserSearchThrottle(ClientAddressThrottle):
     def get_cache_key(self, request: Request, view: Any) -> str:
         """One counter per user (authentication runs before throttles, so there is one)."""
         return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
+
+
+class PasswordChangeThrottle(ClientAddressThrottle):
+    """POST /api/password, per user (THROTTLE_PASSWORD): a stolen access token cannot try old passwords fast."""
+
+    scope = "password"
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        """One counter per user (authentication runs before throttles, so there is one)."""
+        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}

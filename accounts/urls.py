@@ -11,6 +11,7 @@ urlpatterns = [
     path("refresh", views.refresh, name="refresh"),
     path("logout", views.logout, name="logout"),
     path("me", views.me, name="me"),
+    path("password", views.password_change, name="password-change"),
     path("users", views.users_search, name="users-search"),
     path(f"users/<{converters.ID}:pk>", views.user_detail, name="user-detail"),
 ]

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
@@ -9,11 +10,31 @@ from rest_framework import serializers
 from chatproject.errors import RateLimitedError, RequestBodyTooLargeError, ServiceUnavailableError, error_body
 
 
+class ErrorCodeField(serializers.CharField):
+    """An error body's `code`: documented as the enum of chatproject.error_codes."""
+
+
+class ErrorCodeFieldExtension(OpenApiSerializerFieldExtension):
+    """OpenAPI: ErrorCodeField is a string enum of every code, read when the schema is built."""
+
+    target_class = "chatproject.schema.ErrorCodeField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        """{"type": "string", "enum": [...every code...]}."""
+        from chatproject.error_codes import error_codes  # the apps' errors modules import this module
+
+        return {
+            "type": "string",
+            "enum": list(error_codes()),
+            "description": 'Stable and machine-readable; README.md\'s "Error codes" says what each means.',
+        }
+
+
 class ErrorSerializer(serializers.Serializer[Any]):
     """Every error body: {"error", "code"} plus "fields" on validation errors."""
 
     error = serializers.CharField()
-    code = serializers.CharField()
+    code = ErrorCodeField()
     # DRF's metaclass pops declared fields, so this does not shadow Serializer.fields at runtime.
     fields = serializers.DictField(required=False)  # type: ignore[assignment]
 

@@ -49,9 +49,9 @@ MESSAGE = {
 GROUP_DETAIL = {
     **GROUP_CHAT,
     "members": [
-        {"id": 1, "username": "ivan", "role": "owner", "online": True},
-        {"id": 3, "username": "olga", "role": "admin", "online": False},
-        {"id": 4, "username": "petr", "role": "member", "online": True},
+        {"id": 1, "username": "ivan", "role": "owner", "online": True, "last_read_seq": 42},
+        {"id": 3, "username": "olga", "role": "admin", "online": False, "last_read_seq": 40},
+        {"id": 4, "username": "petr", "role": "member", "online": True, "last_read_seq": 0},
     ],
 }
 

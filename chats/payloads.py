@@ -28,8 +28,14 @@ def chat_payload(chat: Chat) -> dict[str, Any]:
 
 
 def member_payload(member: ChatMember, *, online: bool) -> dict[str, Any]:
-    """One member of a chat: {id, username, role, online} (member.user must be loaded)."""
-    return {"id": member.user_id, "username": member.user.username, "role": member.role, "online": online}
+    """One member of a chat: {id, username, role, online, last_read_seq} (member.user must be loaded)."""
+    return {
+        "id": member.user_id,
+        "username": member.user.username,
+        "role": member.role,
+        "online": online,
+        "last_read_seq": member.last_read_seq,
+    }
 
 
 def chat_detail_payload(
@@ -83,6 +89,11 @@ class MemberPayloadSerializer(serializers.Serializer[Any]):
     role = serializers.ChoiceField(choices=ChatMember.Role.choices)
     online = serializers.BooleanField(
         help_text="At least one WebSocket of this user is open now (on any server process)."
+    )
+    last_read_seq = serializers.IntegerField(
+        min_value=0,
+        help_text="The member's read marker: they have read every message up to this seq (0: none). "
+        "Moves with POST /api/chats/{id}/read and the `read` event.",
     )
 
 

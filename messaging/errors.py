@@ -38,7 +38,7 @@ class MessageEmptyError(InvalidError):
 
 
 class MessageTooLongError(InvalidError):
-    """Content is over chat_settings.MESSAGE_MAX_LENGTH characters."""
+    """Content is over MESSAGE_MAX_LENGTH characters."""
 
     code = "message_too_long"
     message = "message content is too long"
@@ -107,7 +107,7 @@ class InvalidSearchQueryError(InvalidError):
 
 
 class AttachmentTooLargeError(TooLargeError):
-    """The upload is over chat_settings.ATTACHMENT_MAX_BYTES."""
+    """The upload is over ATTACHMENT_MAX_BYTES."""
 
     code = "attachment_too_large"
     message = "file is too large"

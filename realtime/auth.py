@@ -4,9 +4,12 @@ Three credential paths, first match wins: `Authorization: Bearer <access>` (apps
 `Sec-WebSocket-Protocol: chat, bearer.<access>` (browsers), `?ticket=<ticket>` from POST /api/ws/ticket.
 A failure leaves scope["user"] None and scope["auth_error"] set; the consumer closes with 4401.
 scope["token_exp"] is when the socket's credential expires: the access token's `exp`, or for a ticket
-that of the access token that obtained it; an `auth` frame moves it (reauthenticate).
+that of the access token that obtained it; an `auth` frame moves it (reauthenticate). scope["session"]
+is the login session of that access token (accounts.sessions): a password change made in another
+session closes the socket.
 """
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -16,6 +19,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from accounts.authentication import ActiveUserJWTAuthentication
 from accounts.errors import InvalidAccessTokenError
 from accounts.models import User
+from accounts.sessions import Session, token_session
 from realtime.services import ws_ticket_consume
 from realtime.threads import in_db_thread
 
@@ -46,35 +50,46 @@ def _credential(scope: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _authenticate_jwt(raw: str) -> tuple[User, int]:
-    """(user, token expiry as a unix time) for a valid access token of an active user.
+def _authenticate_jwt(raw: str) -> tuple[User, int, Session]:
+    """(user, token expiry as a unix time, session) for a valid access token of an active user.
 
-    REST's authentication class, so a token REST refuses (a malformed user id included) is refused here.
+    REST's authentication class, so a token REST refuses (a malformed user id or an ended session
+    included) is refused here.
     """
     backend = ActiveUserJWTAuthentication()
     token = backend.get_validated_token(raw.encode())  # type: ignore[arg-type]
-    user = backend.get_user(token)  # raises for a missing or inactive user
-    return user, int(token["exp"])  # type: ignore[return-value]
+    user = backend.get_user(token)  # raises for a missing or inactive user, or an ended session
+    return user, int(token["exp"]), token_session(token.payload)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """What a handshake's credential proved: the user, the socket's expiry and session, or an error."""
+
+    user: User | None = None
+    expires: int | None = None
+    session: Session | None = None
+    error: str | None = None
 
 
 @in_db_thread
-def authenticate(scope: dict[str, Any]) -> tuple[User | None, int | None, str | None]:
-    """(user, expiry, error) for a handshake's credential."""
+def authenticate(scope: dict[str, Any]) -> Handshake:
+    """The user, expiry and session of a handshake's credential, or why it has none."""
     credential = _credential(scope)
     if credential is None:
-        return None, None, "authentication required"
+        return Handshake(error="authentication required")
     kind, value = credential
     if kind == "ticket":
         spent = ws_ticket_consume(ticket=value)
         if spent is None:
-            return None, None, "invalid or used ticket"
-        user, access_expires_at = spent
-        return user, int(access_expires_at.timestamp()), None
+            return Handshake(error="invalid or used ticket")
+        user, access_expires_at, session = spent
+        return Handshake(user=user, expires=int(access_expires_at.timestamp()), session=session)
     try:
-        user, expires = _authenticate_jwt(value)
+        user, expires, session = _authenticate_jwt(value)
     except (InvalidToken, TokenError, AuthenticationFailed):
-        return None, None, "invalid or expired token"
-    return user, expires, None
+        return Handshake(error="invalid or expired token")
+    return Handshake(user=user, expires=expires, session=session)
 
 
 @in_db_thread
@@ -85,7 +100,7 @@ def reauthenticate(*, token: str, user_id: int) -> int:
     valid token included (a socket never changes hands).
     """
     try:
-        user, expires = _authenticate_jwt(token)
+        user, expires, _ = _authenticate_jwt(token)
     except (InvalidToken, TokenError, AuthenticationFailed):
         raise InvalidAccessTokenError() from None
     if user.pk != user_id:
@@ -100,7 +115,13 @@ class JWTAuthMiddleware:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        """Set scope["user"], scope["token_exp"] and scope["auth_error"], then call the app."""
-        user, expires, error = await authenticate(scope)
-        scope = {**scope, "user": user, "token_exp": expires, "auth_error": error}
+        """Set scope["user"], ["token_exp"], ["session"] and ["auth_error"], then call the app."""
+        found = await authenticate(scope)
+        scope = {
+            **scope,
+            "user": found.user,
+            "token_exp": found.expires,
+            "session": found.session,
+            "auth_error": found.error,
+        }
         return await self.app(scope, receive, send)

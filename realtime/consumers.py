@@ -5,6 +5,7 @@ delivery of new messages is realtime.delivery. This module keeps the socket's st
 connect (slot, ban re-check, joins, hold), expiry, layer loss, disconnect.
 """
 
+import contextlib
 import logging
 from typing import Any
 
@@ -13,6 +14,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.models import User
+from accounts.sessions import session_kept
 from chatproject.conf import chat_settings
 from chats.selectors import chat_last_seq_for_member
 from realtime import frames, limits, selectors, watchdog
@@ -41,21 +43,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await super().__call__(scope, receive, send)
         except LAYER_ERRORS as exc:
             logger.warning("websocket closed: channel layer unavailable: %s", exc)
-            try:
+            with contextlib.suppress(Exception):  # the client may already be gone
                 await send({"type": "websocket.close", "code": frames.CLOSE_TRY_AGAIN_LATER})
-            except Exception:  # the client may already be gone
-                logger.debug("close after layer failure not delivered", exc_info=True)
-        finally:
-            # Here, not in websocket_disconnect: a connect that failed half-way holds its slot too.
+        finally:  # not in websocket_disconnect: a connect that failed half-way holds its slot too
             if self.socket_slot is not None:
                 await limits.socket_slot_give_back(conn=self.socket_slot)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Run the message's handler (by `type`, as Channels does), without close_old_connections().
-
-        Channels hops to its one shared sync thread per event to close stale ORM connections; every query
-        here runs through in_db_thread, which returns its connection, so the hop would only serialise sockets.
-        """
+        """Run the message's handler (by `type`, as Channels does), without close_old_connections(): every
+        query here runs through in_db_thread, which returns its connection, so Channels' hop to its one
+        sync thread per event would only serialise sockets."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -67,12 +64,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.commands = Commands(self)
         self.expiry = CredentialExpiry(self._expired)
         self.closing = False
-        # Change cursor per chat reached by resumes: queued change events at or below it are already
-        # reflected in what a resume replayed, so they are dropped, and a later resume starts above it.
+        # Per chat, the change version a resume replayed up to: queued changes at or below it are dropped.
         self.replayed_version: dict[int, int] = {}
         self.presence_seen = SeenPresence()
-        # Until the client's first frame (or WS_RESUME_WAIT_SECONDS), live messages wait, so a `resume`
-        # sent right after opening is replayed before them.
+        # Live messages wait for the client's first frame (or WS_RESUME_WAIT_SECONDS): a `resume` goes first.
         self.delivery = OrderedDelivery(
             send=self.send_frame,
             fetch=self._fetch_messages,
@@ -91,13 +86,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Join before accepting, so once the client sees the socket open nothing sent to it is missed.
         # The user group first: a chat joined after this point is announced there.
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        # A ban that committed after the middleware authenticated but before the user group was joined
-        # reached no socket of this one: read the account again now that any later ban will. In the same
-        # trip, each chat's last seq, read before joining its group: a message committed in between is
-        # above the cursor, and its broadcast, if missed, is repaired as a gap.
-        active, cursors = await in_db_thread(selectors.connect_state)(user)
-        if not active:
-            await self._refuse(frames.CLOSE_ACCOUNT_DISABLED)
+        # A ban or password change that committed after the middleware authenticated but before the user
+        # group was joined reached no socket of this one: read the account again now that any later one
+        # will. In the same trip, each chat's last seq, read before joining its group: a message committed
+        # in between is above the cursor, and its broadcast, if missed, is repaired as a gap.
+        refusal, cursors = await in_db_thread(selectors.connect_state)(user, self.scope.get("session"))
+        if refusal is not None:
+            await self._refuse(refusal)
             return
         for chat_id, last_seq in cursors.items():
             await self.join_chat(chat_id, last_seq)
@@ -178,8 +173,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     def _member_chat(self, message: dict[str, Any]) -> int | None:
-        """The chat of a layer message if this socket follows it, else None: events queued before a removal drop."""
-        # A chat group names its chat; a user group's events name theirs in the payload.
+        """The chat of a layer message (by its chat group, or the payload of a user group's event) if this
+        socket follows it, else None: events queued before a removal drop."""
         chat_id = chat_id_of_group(message.get("group", "")) or message["payload"].get("chat_id")
         return chat_id if chat_id in self.chat_ids else None
 
@@ -247,3 +242,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_account_disabled(self, message: dict[str, Any]) -> None:
         """`account_disabled` (user group): staff disabled this user; close with 4403."""
         await self.close_with(frames.CLOSE_ACCOUNT_DISABLED)
+
+    async def chat_sessions_revoked(self, message: dict[str, Any]) -> None:
+        """`sessions_revoked` (user group): the password changed; close with 4410 unless in the kept session."""
+        if not session_kept(self.scope.get("session"), keep=message["payload"]["keep_session"]):
+            await self.close_with(frames.CLOSE_SESSION_REVOKED)

@@ -16,6 +16,10 @@ class WsTicket(models.Model):
     # When the access token that obtained the ticket expires: a socket opened with the ticket closes
     # (4401) then, unless the client sends a fresh token in an `auth` frame, as a bearer socket does.
     access_expires_at = models.DateTimeField()
+    # The login session and credentials generation of that access token (accounts.sessions): a ticket
+    # of a session a password change ended opens nothing, and its socket belongs to that session.
+    session_id = models.CharField(max_length=32, blank=True, default="")
+    generation = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"ticket for user {self.user_id} until {self.expires_at:%H:%M:%S}"

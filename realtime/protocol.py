@@ -16,7 +16,7 @@ LAYER_TYPE_PREFIX: Final = "chat"
 
 
 class ServerEvent(StrEnum):
-    """An event a producer broadcasts; all but `account_disabled` reach clients as a frame of that type."""
+    """An event a producer broadcasts; all but the control events (`frame=False`) reach clients as a frame."""
 
     NEW_MESSAGE = "new_message"
     MESSAGE_UPDATED = "message_updated"
@@ -32,6 +32,7 @@ class ServerEvent(StrEnum):
     MEMBER_UPDATED = "member_updated"
     PRESENCE = "presence"
     ACCOUNT_DISABLED = "account_disabled"
+    SESSIONS_REVOKED = "sessions_revoked"
 
 
 class ClientCommand(StrEnum):
@@ -105,6 +106,13 @@ class AccountDisabledPayload(TypedDict):
     user_id: int
 
 
+class SessionsRevokedPayload(TypedDict):
+    """`sessions_revoked`: never a frame; the user's sockets of other sessions than `keep_session` close with 4410."""
+
+    user_id: int
+    keep_session: str
+
+
 class ChatIdPayload(TypedDict):
     """`resync_required`: too much to replay over the socket; page this chat over REST."""
 
@@ -143,6 +151,7 @@ EVENTS: Final[dict[ServerEvent, EventSpec]] = {
         EventSpec(ServerEvent.MEMBER_UPDATED, MemberUpdatedPayload),
         EventSpec(ServerEvent.PRESENCE, PresencePayload, immediate=True),
         EventSpec(ServerEvent.ACCOUNT_DISABLED, AccountDisabledPayload, frame=False),
+        EventSpec(ServerEvent.SESSIONS_REVOKED, SessionsRevokedPayload, frame=False),
     )
 }
 

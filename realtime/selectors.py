@@ -6,16 +6,26 @@ Plain sync functions; the consumer and the commands run them through realtime.th
 from typing import Any
 
 from accounts.models import User
-from accounts.selectors import user_is_active
+from accounts.sessions import Session, session_is_current
 from chats.selectors import chat_cursors_for_user
 from messaging.payloads import message_change_event, message_payload
 from messaging.selectors import messages_after, messages_changed
+from realtime import frames
 from realtime.protocol import ServerEvent
 
 
-def connect_state(user: User) -> tuple[bool, dict[int, int]]:
-    """(is the account still active, {chat id: last seq}) for a socket about to open."""
-    return user_is_active(user_id=user.pk), chat_cursors_for_user(user=user)
+def connect_state(user: User, session: Session | None) -> tuple[int | None, dict[int, int]]:
+    """(the close code that refuses the socket, or None; {chat id: last seq}) for a socket about to open.
+
+    Read now, after the socket joined its user group: a ban (4403) or a password change in another
+    session (4410) that committed since the handshake authenticated reached no socket of this one.
+    """
+    current = User.objects.filter(pk=user.pk, is_active=True).first()
+    if current is None:
+        return frames.CLOSE_ACCOUNT_DISABLED, {}
+    if session is not None and not session_is_current(user=current, session=session):
+        return frames.CLOSE_SESSION_REVOKED, {}
+    return None, chat_cursors_for_user(user=user)
 
 
 def message_window(

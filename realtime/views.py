@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
+from accounts.sessions import token_session
 from accounts.throttles import ClientAddressThrottle
 from chatproject.conf import chat_settings
 from chatproject.schema import THROTTLED, UNAUTHORIZED
@@ -57,7 +58,10 @@ def ws_ticket(request: Request) -> Response:
     """Issue a single-use, short-lived WebSocket ticket, so browsers need not put a JWT in the URL."""
     user: User = request.user  # type: ignore[assignment]
     # The socket lives as long as the access token that asked for the ticket (then 4401, or `auth`).
-    ticket = ws_ticket_issue(user=user, access_expires_at=datetime_from_epoch(request.auth["exp"]))  # type: ignore[index]
+    claims = request.auth.payload  # type: ignore[union-attr]
+    ticket = ws_ticket_issue(
+        user=user, access_expires_at=datetime_from_epoch(claims["exp"]), session=token_session(claims)
+    )
     return Response(
         {"ticket": ticket, "expires_in": chat_settings.WS_TICKET_SECONDS}, status=status.HTTP_201_CREATED
     )

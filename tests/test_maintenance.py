@@ -20,6 +20,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.sessions import Session
 from chatproject import maintenance
 from messaging.attachments import services as attachment_services
 from messaging.models import Attachment
@@ -56,7 +57,9 @@ def expired_refresh_token(user: Any, *, blacklisted: bool) -> OutstandingToken:
 
 
 def ticket(user: Any, *, expired: bool) -> WsTicket:
-    ws_ticket_issue(user=user, access_expires_at=timezone.now() + timedelta(minutes=5))
+    ws_ticket_issue(
+        user=user, access_expires_at=timezone.now() + timedelta(minutes=5), session=Session("", 0)
+    )
     row = WsTicket.objects.latest("id")
     if expired:
         WsTicket.objects.filter(pk=row.pk).update(expires_at=timezone.now() - timedelta(seconds=1))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import OperationalError, connection
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts import services
@@ -469,12 +469,12 @@ def test_refresh_returns_401_when_user_deleted(api_client, user):
 def test_refresh_returns_503_and_keeps_old_token_when_database_fails_midway(api_client, user, monkeypatch):
     tokens = login(api_client, user)
 
-    def lose_database(cls: type[RefreshToken], user: User) -> RefreshToken:
+    def lose_database(**fields: Any) -> OutstandingToken:
         raise OperationalError("server closed the connection unexpectedly")
 
-    # The old token is blacklisted before the new pair is written (simplejwt's for_user records it);
+    # The old token is blacklisted before the new pair is recorded (simplejwt's OutstandingToken);
     # the failure must undo both.
-    monkeypatch.setattr(RefreshToken, "for_user", classmethod(lose_database))
+    monkeypatch.setattr(OutstandingToken.objects, "create", lose_database)
     response = api_client.post("/api/refresh", {"refresh_token": tokens["refresh_token"]}, format="json")
     monkeypatch.undo()
 

@@ -55,6 +55,8 @@ REST_FRAMEWORK = {
         "attachments": env.str("THROTTLE_ATTACHMENTS", default="60/min"),
         # Per user: GET /api/users searches.
         "user_search": env.str("THROTTLE_USER_SEARCH", default="60/min"),
+        # Per user: POST /api/password attempts (a wrong old password counts too).
+        "password": env.str("THROTTLE_PASSWORD", default="5/min"),
         # Per user: message sends and edits, REST and WebSocket together (messaging.budget).
         "send": THROTTLE_SEND,
     },

@@ -276,10 +276,22 @@ def test_get_chat_returns_chat_with_members_and_roles(auth_client, user, bob, ca
     assert body["id"] == chat.pk
     assert body["name"] == "Team"
     assert body["members"] == [
-        {"id": user.pk, "username": user.username, "role": "owner", "online": False},
-        {"id": bob.pk, "username": "bob", "role": "admin", "online": False},
-        {"id": carol.pk, "username": "carol", "role": "member", "online": False},
+        {"id": user.pk, "username": user.username, "role": "owner", "online": False, "last_read_seq": 0},
+        {"id": bob.pk, "username": "bob", "role": "admin", "online": False, "last_read_seq": 0},
+        {"id": carol.pk, "username": "carol", "role": "member", "online": False, "last_read_seq": 0},
     ]
+
+
+def test_get_chat_lists_each_members_read_marker(auth_client, make_client, user, bob, carol):
+    chat = group_chat(user, bob, carol, name="Team")
+    for text in ("one", "two", "three"):
+        auth_client.post("/api/messages/send", {"chat_id": chat.pk, "content": text}, format="json")
+    make_client(bob).post(f"/api/chats/{chat.pk}/read", {"seq": 2}, format="json")
+
+    members = auth_client.get(f"/api/chats/{chat.pk}").json()["members"]
+
+    # Sending moves the sender's own marker; bob read up to 2; carol read nothing.
+    assert {m["id"]: m["last_read_seq"] for m in members} == {user.pk: 3, bob.pk: 2, carol.pk: 0}
 
 
 def test_get_chat_returns_403_when_not_a_member(auth_client, bob, carol):

@@ -29,6 +29,9 @@ BUSINESS_RULE_400 = {
     ("POST", "/api/messages/send"): "reply_to is not a message of that chat",
     # accounts: Django's password validators (length, common, numeric, similar to the username).
     ("POST", "/api/register"): "the password is too weak",
+    ("POST", "/api/password"): "old_password is not the caller's password, or new_password is too weak",
+    # Trimmed like registration's; any member but username is refused (the schema cannot say so).
+    ("PATCH", "/api/me"): "the username is blank once trimmed, or another member is present",
     # "Strip, then a letter or digit, or 3+ characters": Unicode letters and Python's whitespace need
     # \p{L} and a Unicode \s, which OpenAPI's ECMA-262 patterns do not portably have.
     ("GET", "/api/messages/search"): "q has no letter or digit and is under 3 characters once trimmed",

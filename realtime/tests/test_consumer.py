@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts import services as account_services
+from accounts.sessions import Session
 from accounts.tests.factories import UserFactory
 from chats import services as chat_services
 from messaging import selectors as message_selectors
@@ -155,7 +156,7 @@ async def test_connect_with_expired_ticket_closes_4401(settings, chat_overrides)
     alice = await make_user()
     ticket = await db(
         lambda: __import__("realtime.services").services.ws_ticket_issue(
-            user=alice, access_expires_at=timezone.now() + timedelta(minutes=5)
+            user=alice, access_expires_at=timezone.now() + timedelta(minutes=5), session=Session("", 0)
         )
     )()
     socket, _, _ = await open_socket(query=f"ticket={ticket}")

@@ -213,6 +213,20 @@ export class ChatClient extends EventTarget {
     return this.request("GET", "/api/me");
   }
 
+  /** Rename yourself; keeps and returns the new `user`. @param {{username: string}} body */
+  async updateMe(body) {
+    this.user = await this.request("PATCH", "/api/me", { body });
+    return this.user;
+  }
+
+  /**
+   * Change the password. Every other session of yours is logged out (its sockets close with 4410);
+   * this one keeps its tokens and socket. @param {{old_password: string, new_password: string}} body
+   */
+  changePassword(body) {
+    return this.request("POST", "/api/password", { body });
+  }
+
   /** The user directory: an exact email or a username prefix (3+ characters). @returns {Promise<PublicUser[]>} */
   async searchUsers(/** @type {string} */ search) {
     return (await this.request("GET", "/api/users", { query: { search } })).users;
@@ -438,7 +452,8 @@ export class ChatClient extends EventTarget {
       if (this.socket !== socket) return;
       this.socket = null;
       if (!this._wanted) return this._emit("status", { state: "closed" });
-      if (event.code === 4403) return this._loggedOut();
+      // 4403: account disabled; 4410: the password changed in another session, which ended this one.
+      if (event.code === 4403 || event.code === 4410) return this._loggedOut();
       if (event.code === 4401) this.accessToken = null; // the next attempt refreshes first
       this._retry();
     };
