@@ -11,6 +11,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 import realtime.events
 from accounts.tests.factories import UserFactory
+from chatproject import cache_breaker
 from chatproject.conf import DEFAULTS, chat_settings
 
 
@@ -24,7 +25,9 @@ def _fresh_throttles_and_cache(settings: Any) -> Iterator[None]:
         ),
     }
     cache.clear()
+    cache_breaker.reset()
     yield
+    cache_breaker.reset()
     cache.clear()
 
 

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from accounts.models import User
+from chatproject.cache_breaker import cache_failed, cache_usable
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +41,18 @@ def _row_to_user(row: tuple[Any, ...]) -> User:
 
 
 def user_by_id(user_id: int) -> User | None:
-    """The user with this id as of now (active or not), or None if there is none."""
+    """The user with this id as of now (active or not), or None if there is none.
+
+    An unreachable cache costs a query, not the request; after a failure the cache is skipped for a
+    while (chatproject.cache_breaker), so a hung Redis does not add its timeout to every request.
+    """
     entry_key, generation_key = _keys(user_id)
-    try:
-        found = cache.get_many([entry_key, generation_key])
-    except Exception as exc:
-        logger.warning("user cache unavailable, reading the database: %s", exc)
-        found = None
+    found = None
+    if cache_usable():
+        try:
+            found = cache.get_many([entry_key, generation_key])
+        except Exception as exc:
+            cache_failed("user cache", exc)
     if found is not None:
         generation = found.get(generation_key)
         entry = found.get(entry_key)
@@ -60,7 +66,7 @@ def user_by_id(user_id: int) -> User | None:
         try:
             cache.set(entry_key, (found.get(generation_key), row), ENTRY_SECONDS)
         except Exception as exc:
-            logger.warning("user cache unavailable: %s", exc)
+            cache_failed("user cache", exc)
     return _row_to_user(row)
 
 

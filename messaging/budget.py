@@ -18,6 +18,7 @@ from django.core.cache import cache
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 
+from chatproject.cache_breaker import cache_failed, cache_usable
 from chatproject.errors import RateLimitedError
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def send_budget_take(*, user_id: int) -> Spend:
     if rate is None:
         return Spend(None)
     limit, period = rate
+    if not cache_usable():
+        return Spend(None)  # the cache failed moments ago: let the send through uncounted at once
     now = time.time()
     window = int(now // period)
     key = _key(user_id, window)
@@ -74,7 +77,7 @@ def send_budget_take(*, user_id: int) -> Spend:
         count = cache.incr(key)
         previous = cache.get(_key(user_id, window - 1), 0)
     except (RedisError, OSError) as exc:
-        logger.warning("send budget unavailable, not counting: %s", exc)
+        cache_failed("send budget", exc)
         return Spend(None)
     spend = Spend(key)
     elapsed = now / period - window  # fraction of the current window gone

@@ -5,14 +5,18 @@ from django.test import override_settings
 
 pytestmark = pytest.mark.django_db
 
-REDIS_BACKENDS = ["channels_redis.core.RedisChannelLayer", "channels_redis.pubsub.RedisPubSubChannelLayer"]
+REDIS_BACKENDS = [
+    "channels_redis.core.RedisChannelLayer",
+    "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "realtime.layer.DecodeOncePubSubChannelLayer",
+]
 
 
 def layer_at(backend: str, url: str) -> dict[str, dict[str, object]]:
     return {"default": {"BACKEND": backend, "CONFIG": {"hosts": [url]}}}
 
 
-@pytest.fixture(params=REDIS_BACKENDS, ids=["core", "pubsub"])
+@pytest.fixture(params=REDIS_BACKENDS, ids=["core", "pubsub", "pubsub-decode-once"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -12,6 +12,7 @@ from accounts import services
 from accounts.models import User
 from accounts.tests.admin_helpers import client_for, make_moderator, plain_static_storage  # noqa: F401
 from accounts.tests.factories import UserFactory
+from chatproject import cache_breaker
 from conftest import bearer
 
 
@@ -136,3 +137,21 @@ def test_a_row_read_while_a_ban_is_uncommitted_is_outdated_by_the_commit():
 
     assert me(api).status_code == 401
     assert request_from_another_connection() == 401
+
+
+@pytest.mark.django_db
+def test_after_a_cache_failure_the_next_requests_skip_it(auth_client):
+    dead_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    with override_settings(CACHES=dead_cache):
+        assert me(auth_client).status_code == 200
+        assert not cache_breaker.cache_usable()
+        with CaptureQueriesContext(connection) as captured:
+            assert me(auth_client).status_code == 200
+    # Skipped, not retried: the user came from the database.
+    assert len(user_queries(captured)) == 1

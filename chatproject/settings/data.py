@@ -62,7 +62,8 @@ if REDIS_URL:
     else:
         CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                # channels-redis's pub/sub layer, decoding a group message once per process (realtime.layer).
+                "BACKEND": "realtime.layer.DecodeOncePubSubChannelLayer",
                 "CONFIG": {"hosts": [REDIS_URL]},
             }
         }

@@ -129,8 +129,8 @@ def test_get_chat_costs_fixed_queries_and_one_redis_round_trip(
         redis_client, "execute_command", lambda *args, **kw: commands.append(args[0]) or original(*args, **kw)
     )
 
-    # Authentication (the user row) and the members with their users and the chat.
-    with django_assert_num_queries(2):
+    # The members with their users and the chat; the caller comes from accounts.usercache.
+    with django_assert_num_queries(1):
         response = client.get(f"/api/chats/{chat.pk}")
 
     assert commands == ["EVALSHA"]
