@@ -14,6 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.models import User
+from chatproject import metrics
 from chats.selectors import chat_last_seq_for_member
 from realtime import frames, limits, selectors, watchdog
 from realtime.commands import Commands
@@ -34,6 +35,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     chat_ids: set[int]
     delivery: OrderedDelivery
     socket_slot: str | None = None  # the channel name holding one of the user's socket slots
+    socket_record: metrics.SocketRecord | None = None  # its lifecycle in the metrics and the log
+    close_code: int | None = None  # the code this side closed with, if it did
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; if the channel layer fails, close with 1013 so the client reconnects."""
@@ -41,11 +44,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await super().__call__(scope, receive, send)
         except LAYER_ERRORS as exc:
             logger.warning("websocket closed: channel layer unavailable: %s", exc)
+            metrics.layer_error("socket")
+            self.close_code = frames.CLOSE_TRY_AGAIN_LATER
             try:
                 await send({"type": "websocket.close", "code": frames.CLOSE_TRY_AGAIN_LATER})
             except Exception:  # the client may already be gone
                 logger.debug("close after layer failure not delivered", exc_info=True)
         finally:
+            metrics.socket_closed(self.socket_record, self.close_code)
             # Here, not in websocket_disconnect: a connect that failed half-way holds its slot too.
             if self.socket_slot is not None:
                 await limits.socket_slot_give_back(conn=self.socket_slot)
@@ -102,6 +108,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for chat_id, last_seq in cursors.items():
             await self.join_chat(chat_id, last_seq)
         await self.accept(subprotocol(self.scope))
+        self.socket_record = metrics.socket_opened(self.scope)
         self.expiry.at(self.scope.get("token_exp"))
         self.delivery.release_after(settings.WS_RESUME_WAIT_SECONDS)
         watchdog.watch(self)
@@ -110,10 +117,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _refuse(self, code: int) -> None:
         # Accept, then close: a browser cannot read a refused handshake, but it can read the code.
         await self.accept(subprotocol(self.scope))
+        self.socket_record = metrics.socket_opened(self.scope, accepted=False)
         await self.close_with(code)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """Leave every group and stop."""
+        metrics.socket_closed(self.socket_record, self.close_code or message.get("code"))
         self.expiry.cancel()
         if hasattr(self, "delivery"):
             self.delivery.close()
@@ -138,7 +147,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Close once with `code`; later frames are not sent."""
         if not self.closing:
             self.closing = True
+            self.close_code = code
             await self.close(code=code)
+            metrics.socket_closed(self.socket_record, code)
 
     async def join_chat(self, chat_id: int, last_seq: int | None = None) -> bool:
         """Subscribe this socket to a chat's group, expecting its messages after `last_seq`.
@@ -165,6 +176,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def send_frame(self, frame_type: str, payload: dict[str, Any], text: str | None = None) -> None:
         """Send one frame unless the socket is closing; `text` is the frame already encoded, if it is."""
         if not self.closing:
+            metrics.frame_sent(frame_type)
             await self.send(text_data=text if text is not None else frames.encode(frame_type, payload))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -200,6 +212,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_new_message(self, message: dict[str, Any]) -> None:
         """`new_message`: through the ordered delivery (each seq once, in order)."""
         if self._member_chat(message) is not None:
+            metrics.broadcast_delivered(message.get("sent_at"))
             await self.delivery.offer(message["payload"], message.get("frame"))
 
     chat_message_updated = _relay_change
