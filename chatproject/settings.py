@@ -396,6 +396,9 @@ LOGGING = {
 SILENCED_SYSTEM_CHECKS = ["auth.E003"]
 
 # --- issue 14: observability ---
+# Old SECRET_KEYs still accepted for sessions and signed values while a new one takes over (README,
+# "Rotating SECRET_KEY and JWT_SIGNING_KEY"); JWTs use JWT_SIGNING_KEY, which has no fallbacks.
+SECRET_KEY_FALLBACKS: list[str] = env.list("SECRET_KEY_FALLBACKS", default=[])
 # Prometheus metrics at /metrics (chatproject.metrics_view): ours (chatproject.metrics) and
 # django-prometheus's for requests and the database. Only from these networks, or with
 # `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets the JSON 404 of an unknown URL. Behind a
