@@ -49,6 +49,42 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def answered_before_the_app(request: Any, status: int) -> str:
+    """Log the access record of a request Daphne answered itself (a Twisted request); its request id."""
+    offered = request.requestHeaders.getRawHeaders(b"x-request-id")
+    rid = request_id(offered[0].decode("latin-1") if offered else None)
+    # Refused as its headers arrive, a request has only placeholders ("(no uri yet)"); its channel knows.
+    channel = getattr(request, "channel", None)
+    method, target = request.method, request.uri
+    if target.startswith(b"("):
+        method, target = getattr(channel, "_command", method), getattr(channel, "_path", b"")
+    method, path = method.decode("latin-1"), target.split(b"?", 1)[0].decode("latin-1")
+    access_log.info(
+        "%s %s %s",
+        method,
+        path,
+        status,
+        extra={
+            "event": "request",
+            "request_id": rid,
+            "method": method,
+            "path": path,
+            "status": status,
+            "user_id": None,
+            "client": _twisted_client(request),
+        },
+    )
+    return rid
+
+
+def _twisted_client(request: Any) -> str | None:
+    """The client's address: Daphne's (after --proxy-headers) once it has one, else the peer's."""
+    daphne_address = getattr(request, "client_addr", None)
+    if daphne_address:
+        return str(daphne_address[0])
+    return getattr(request.getClientAddress(), "host", None)
+
+
 def _user_id(request: HttpRequest) -> int | None:
     """The user a view authenticated (DRF sets request.user), without loading a session user nobody read."""
     user = request.__dict__.get("user")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -120,10 +121,10 @@ def serving_json(log: Path) -> Iterator[int]:
         process.wait(timeout=30)
 
 
-def get(port: int, path: str, headers: dict[str, str]) -> tuple[int, str]:
+def get(port: int, path: str, headers: dict[str, str], body: bytes | None = None) -> tuple[int, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("GET", path, headers=headers)
+        conn.request("POST" if body else "GET", path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
         return response.status, response.headers["X-Request-ID"]
@@ -154,6 +155,13 @@ def test_json_logs_from_daphne_are_one_object_per_line_with_request_and_socket_r
         probe = get(port, "/healthz", {"X-Request-ID": "probe-1"})
         api = get(port, "/api/chats", {"Authorization": f"Bearer {token}", "X-Request-ID": "bad id!"})
         missing = get(port, "/no-such-page", {})
+        # Refused by Daphne itself (chatproject.transport_limits), before the app: logged all the same.
+        too_big = get(
+            port,
+            "/api/register",
+            {"X-Request-ID": "big-1"},
+            b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1),
+        )
         refused_code = asyncio.run(sockets(f"ws://127.0.0.1:{port}/api/ws", token))
         time.sleep(0.3)
 
@@ -174,6 +182,12 @@ def test_json_logs_from_daphne_are_one_object_per_line_with_request_and_socket_r
     assert GENERATED.fullmatch(api[1])
     assert (access[api[1]]["path"], access[api[1]]["user_id"]) == ("/api/chats", alice.pk)
     assert (missing[0], access[missing[1]]["status"]) == (404, 404)
+    assert too_big == (413, "big-1")
+    assert (access["big-1"]["method"], access["big-1"]["path"], access["big-1"]["status"]) == (
+        "POST",
+        "/api/register",
+        413,
+    )
     assert [(r["user_id"], r["path"]) for r in opened] == [(alice.pk, "/api/ws")]
     assert GENERATED.fullmatch(opened[0]["request_id"])
     assert refused_code == 4401
