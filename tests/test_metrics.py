@@ -15,7 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from accounts.tests.factories import UserFactory
 from chats import services as chat_services
 from messaging import services as message_services
-from realtime import events
+from realtime import events, watchdog
+from realtime.tests.live import free_port
 from realtime.tests.wsclient import open_socket
 
 in_db = database_sync_to_async
@@ -302,5 +303,23 @@ def test_a_broadcast_the_layer_fails_counts_as_a_layer_error(
     moves = Moves(("chat_channel_layer_errors_total", {"kind": kind}))
 
     asyncio.run(events.BroadcastSender()._send_all([("chat.1", message)]))
+
+    assert moves.delta() == [1]
+
+
+async def test_a_failed_redis_ping_counts_as_a_layer_error(settings: Any) -> None:
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    settings.WS_LAYER_CHECK_SECONDS = 0.01
+    lost = asyncio.Event()
+
+    class Socket:
+        async def layer_lost(self) -> None:
+            lost.set()
+
+    socket = Socket()
+    moves = Moves(("chat_channel_layer_errors_total", {"kind": "ping_failed"}))
+
+    watchdog.watch(socket)
+    await asyncio.wait_for(lost.wait(), 10)
 
     assert moves.delta() == [1]
