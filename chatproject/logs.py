@@ -6,7 +6,6 @@ one record per request with its request id, user, method, path, status and durat
 sockets log their open and close (code, reason) through chatproject.metrics.
 """
 
-import contextvars
 import logging
 import logging.config
 import time
@@ -18,13 +17,11 @@ from django.utils.functional import SimpleLazyObject, empty
 from pythonjsonlogger.json import JsonFormatter
 
 from chatproject import metrics
-from chatproject.request_id import HEADER, request_id
+from chatproject.request_id import HEADER, current_request_id, request_id
 
 access_log = logging.getLogger("chat.access")
 
 JSON_FIELDS = "%(levelname)s %(name)s %(message)s"
-# The request being answered on this thread (or task): RequestIdFilter copies it into every record.
-current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
 def json_formatter() -> logging.Formatter:

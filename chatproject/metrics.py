@@ -18,7 +18,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from chatproject.request_id import request_id_from_scope
+from chatproject.request_id import current_request_id, request_id_from_scope
 from realtime.protocol import ClientCommand, Reply, ServerEvent
 
 socket_log = logging.getLogger("chat.socket")
@@ -143,13 +143,15 @@ class SocketRecord:
 def socket_opened(scope: dict[str, Any], *, accepted: bool = True) -> SocketRecord:
     """A socket was accepted (`accepted`: authenticated and kept, not about to be refused with a code).
 
-    Counts it open and logs "websocket open" with the handshake's request id (chatproject.request_id).
+    Counts it open and logs "websocket open" with the handshake's request id (chatproject.request_id),
+    which the socket's later records (its task's context) carry too.
     """
     user = scope.get("user")
     user_id = user.pk if user is not None else None
     record = SocketRecord(
         user_id=user_id, path=scope.get("path", ""), request_id=request_id_from_scope(scope), opened=accepted
     )
+    current_request_id.set(record.request_id)
     if accepted:
         OPEN_SOCKETS.inc()
         socket_log.info(

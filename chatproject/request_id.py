@@ -1,5 +1,6 @@
 """Request ids: the client's `X-Request-ID` when it is a safe token, a new one otherwise."""
 
+import contextvars
 import re
 import uuid
 from collections.abc import Iterable
@@ -10,6 +11,9 @@ HEADER = "X-Request-ID"
 # quotes or control characters that could forge a log line or a header, and no more than 128 of them.
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _SCOPE_HEADER = HEADER.lower().encode()
+# The request (or socket) being served in this context: chatproject.logs.RequestIdFilter copies it into
+# every record. Set per request by RequestLogMiddleware, per socket (its task) by metrics.socket_opened.
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
 def request_id(offered: str | None) -> str:

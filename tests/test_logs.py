@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.test import Client
 from websockets.asyncio.client import connect
@@ -23,7 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from accounts.tests.factories import UserFactory
 from chatproject.logs import RequestIdFilter, json_formatter
 from realtime.tests.live import free_port
-from realtime.tests.wsclient import access_token
+from realtime.tests.wsclient import access_token, open_socket
 from tests.test_serve import ROOT, _healthy, serve_env
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -196,3 +197,17 @@ def test_json_logs_from_daphne_are_one_object_per_line_with_request_and_socket_r
     assert next(r for r in closed if r["code"] == 1000)["request_id"] == opened[0]["request_id"]
     # Daphne's own access log is off: the app's records are the only ones naming the requests.
     assert all(r["level"] and r["time"] for r in records)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_sockets_records_carry_its_handshakes_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="chat.socket")
+    user = await database_sync_to_async(UserFactory)()
+
+    ws, accepted, _ = await open_socket(user, headers=[(b"x-request-id", b"ws-7")])
+    await ws.close()
+    await asyncio.sleep(0.1)
+
+    records = [(r.event, r.request_id, r.user_id) for r in caplog.records if r.name == "chat.socket"]  # type: ignore[attr-defined]
+    assert accepted
+    assert records == [("websocket_open", "ws-7", user.pk), ("websocket_close", "ws-7", user.pk)]
