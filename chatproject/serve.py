@@ -8,23 +8,35 @@ span processes).
 
 This process only supervises: SIGTERM or SIGINT is passed on to every Daphne, which are given
 SHUTDOWN_GRACE_SECONDS to finish, then killed; a Daphne that dies on its own is started again.
+
+Metrics: every Daphne writes its values to files in PROMETHEUS_MULTIPROC_DIR (prometheus-client's
+multiprocess mode), so one scrape of /metrics, whichever process answers it, sums them all. This
+process empties that directory before the first Daphne starts (a new temporary one when it is unset,
+removed at exit) and marks each Daphne that exits dead, so its open sockets stop counting.
+With LOG_FORMAT=json the access log is the app's (chatproject.logs), so Daphne's own is off.
 """
 
 import argparse
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from types import FrameType
+
+from prometheus_client import multiprocess
 
 logger = logging.getLogger("chatproject.serve")
 
 APPLICATION = "chatproject.asgi:application"
 # A Daphne that dies on its own is restarted, but not faster than this (a crash loop stays visible).
 RESTART_DELAY_SECONDS = 1.0
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
@@ -45,14 +57,37 @@ def daphne_command(sock: socket.socket, daphne_args: list[str]) -> list[str]:
         endpoint = ["-e", f"fd:fileno={sock.fileno()}:domain={int(socket.AF_INET6)}"]
     else:
         endpoint = ["--fd", str(sock.fileno())]
+    if os.environ.get("LOG_FORMAT") == "json" and not any(a.startswith("--access-log") for a in daphne_args):
+        # One access log, in JSON, with request ids and durations: the app's (chatproject.logs).
+        endpoint += ["--access-log", os.devnull]
     return [sys.executable, "-m", "daphne", *endpoint, *daphne_args, APPLICATION]
+
+
+def metrics_directory() -> tuple[Path, bool]:
+    """PROMETHEUS_MULTIPROC_DIR emptied for this run (created when unset); whether we created it.
+
+    Files a previous run left would add its processes' counters to this run's.
+    """
+    configured = os.environ.get(MULTIPROC_DIR)
+    if not configured:
+        path = Path(tempfile.mkdtemp(prefix="chat-metrics-"))
+        os.environ[MULTIPROC_DIR] = str(path)
+        return path, True
+    path = Path(configured)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    return path, False
 
 
 class Supervisor:
     """Runs `workers` Daphne processes on one socket until told to stop."""
 
-    def __init__(self, sock: socket.socket, workers: int, daphne_args: list[str], grace: float):
+    def __init__(
+        self, sock: socket.socket, workers: int, daphne_args: list[str], grace: float, metrics_dir: Path
+    ):
         self.command = daphne_command(sock, daphne_args)
+        self.metrics_dir = metrics_dir
         self.sock = sock
         self.workers = workers
         self.grace = grace
@@ -61,6 +96,10 @@ class Supervisor:
 
     def start_one(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(self.command, pass_fds=(self.sock.fileno(),))  # noqa: S603 - our own argv
+
+    def exited(self, child: subprocess.Popen[bytes]) -> None:
+        """Forget a Daphne that exited in the metrics: its open sockets are gone (its counters stay)."""
+        multiprocess.mark_process_dead(child.pid, str(self.metrics_dir))
 
     def stop(self, signum: int, _frame: FrameType | None = None) -> None:
         """Pass the signal on to every Daphne (once); run() then waits for them."""
@@ -87,6 +126,7 @@ class Supervisor:
             for index, child in enumerate(self.children):
                 if child.poll() is not None and not self.stopping:
                     logger.warning("Daphne %d exited with %s; starting another", child.pid, child.returncode)
+                    self.exited(child)
                     time.sleep(RESTART_DELAY_SECONDS)
                     if not self.stopping:
                         self.children[index] = self.start_one()
@@ -98,6 +138,7 @@ class Supervisor:
                 logger.warning("Daphne %d did not stop within %.0f s; killing it", child.pid, self.grace)
                 child.kill()
                 child.wait()
+            self.exited(child)
         return 0
 
 
@@ -115,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("daphne_args", nargs=argparse.REMAINDER, help="-- then options for each Daphne")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     daphne_args = args.daphne_args[1:] if args.daphne_args[:1] == ["--"] else args.daphne_args
     if args.workers < 1:
         parser.error("WORKERS must be 1 or more")
@@ -128,7 +169,24 @@ def main(argv: list[str] | None = None) -> int:
         sock = listening_socket(args.host, args.port)
     except OSError as exc:
         parser.error(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
-    return Supervisor(sock, args.workers, daphne_args, args.grace).run()
+    metrics_dir, temporary = metrics_directory()
+    try:
+        return Supervisor(sock, args.workers, daphne_args, args.grace, metrics_dir).run()
+    finally:
+        if temporary:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def configure_logging() -> None:
+    """This process's own lines, in the format the Daphne processes use (LOG_FORMAT)."""
+    handler = logging.StreamHandler()
+    if os.environ.get("LOG_FORMAT") == "json":
+        from chatproject.logs import json_formatter
+
+        handler.setFormatter(json_formatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 if __name__ == "__main__":

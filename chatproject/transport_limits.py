@@ -37,6 +37,7 @@ from chatproject.errors import (
     ServiceUnavailableError,
     error_body,
 )
+from chatproject.logs import answered_before_the_app
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +74,13 @@ def install() -> None:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
-def http_response(status: int, reason: str, body: dict[str, Any]) -> bytes:
+def http_response(status: int, reason: str, body: dict[str, Any], request_id: str | None = None) -> bytes:
     """A whole HTTP/1.1 answer with a JSON body that closes the connection."""
     payload = json.dumps(body).encode()
+    # A request id is a safe token (chatproject.request_id): nothing in it can break the header.
+    extra = f"X-Request-ID: {request_id}\r\n" if request_id else ""
     head = (
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{extra}"
         f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode("ascii") + payload
@@ -122,7 +125,8 @@ def _refuse(request: Any, body: dict[str, Any]) -> None:
     channel.dataReceived = channel.lineReceived = channel.rawDataReceived = _discard
     request.requestHeaders.removeHeader(b"Expect")
     transport = channel.transport
-    transport.write(http_response(413, "Content Too Large", body))
+    rid = answered_before_the_app(request, 413)
+    transport.write(http_response(413, "Content Too Large", body, rid))
     if hasattr(transport, "loseWriteConnection"):
         transport.loseWriteConnection()
     else:  # pragma: no cover - a transport that cannot half-close (TLS)
@@ -169,11 +173,12 @@ def _install_http(web_request: Any, http_channel: Any) -> None:
     def basic_error(self: Any, status: int, status_text: bytes, body: str) -> None:
         """Daphne's own error answers (invalid header, app timeout, crash) in the API's JSON shape."""
         error = _DAPHNE_ERRORS.get(status, error_body(status_text.decode("ascii").lower(), "error"))
+        rid = answered_before_the_app(self, status).encode()
         self.handle_reply(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"Content-Type", b"application/json")],
+                "headers": [(b"Content-Type", b"application/json"), (b"X-Request-ID", rid)],
             }
         )
         self.handle_reply({"type": "http.response.body", "body": json.dumps(error).encode()})

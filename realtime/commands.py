@@ -15,6 +15,7 @@ from django.db import InterfaceError, OperationalError
 from rest_framework import serializers as drf_serializers
 
 from accounts.models import User
+from chatproject import metrics
 from chatproject.conf import chat_settings
 from chatproject.errors import DomainError
 from chatproject.fields import iso_datetime
@@ -140,11 +141,14 @@ class Commands:
             frame = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError):
             # RecursionError: deeply nested JSON within the size limit is malformed input, not a crash.
+            metrics.frame_received(None)
             await self.send_error(frames.INVALID_FORMAT, "invalid_format")
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            metrics.frame_received(None)
             await self.send_error(frames.INVALID_FORMAT, "invalid_format")
             return
+        metrics.frame_received(frame["type"])
         handler = self.handlers.get(frame["type"])
         payload = frame.get("payload")
         client_id = payload.get("client_id") if isinstance(payload, dict) else None
@@ -162,6 +166,8 @@ class Commands:
         except drf_serializers.ValidationError:
             await self.send_error(frames.INVALID_PAYLOAD, "invalid_payload", client_id)
         except DomainError as exc:
+            if exc.status_code == 429:
+                metrics.throttled("websocket")
             await self.socket.send_frame(Reply.ERROR, frames.domain_error_payload(exc, client_id))
         except DB_DOWN as exc:
             logger.warning("websocket command failed: database unavailable: %s", exc)
@@ -170,6 +176,7 @@ class Commands:
     async def _refuse_for_rate(self, retry_after: float, client_id: Any = None) -> None:
         """Answer a frame over the socket's frame rate: one error frame per second at most, so a flood
         of refused frames does not become a flood of answers."""
+        metrics.throttled("websocket")
         now = time.monotonic()
         if now - self.rate_error_sent_at >= 1.0:
             self.rate_error_sent_at = now
@@ -186,6 +193,7 @@ class Commands:
         """
         wait = self.send_bucket.take()
         if wait:
+            metrics.throttled("websocket")
             await self.send_error(
                 frames.RATE_LIMITED, "rate_limited", payload.get("client_id"), retry_after=round(wait, 3)
             )
@@ -215,6 +223,7 @@ class Commands:
         """
         socket = self.socket
         data = validated(ResumeFrameSerializer, payload)
+        metrics.resumed()
         cursors: dict[int, int] = data["chats"]
         versions: dict[int, int] | None = data.get("versions")
         resumed: dict[str, int] = {}

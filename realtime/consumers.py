@@ -1,8 +1,8 @@
-"""The chat WebSocket consumer: the socket's lifecycle, and layer events routed by type to one handler each.
+"""The chat WebSocket consumer: the socket's state and its life.
 
-Client frames are realtime.commands; event names and payloads are realtime.protocol; the ordered
-delivery of new messages is realtime.delivery. This module keeps the socket's state and its life:
-connect (slot, ban re-check, joins, hold), expiry, layer loss, disconnect.
+Connect (slot, ban re-check, joins, hold), expiry, layer loss, disconnect. Client frames are
+realtime.commands; layer events go by `type` to one handler each in realtime.relay; event names and
+payloads are realtime.protocol; the ordered delivery of new messages is realtime.delivery.
 """
 
 import contextlib
@@ -14,28 +14,31 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.models import User
-from accounts.sessions import session_kept
+from chatproject import metrics
 from chatproject.conf import chat_settings
 from chats.selectors import chat_last_seq_for_member
 from realtime import frames, limits, selectors, watchdog
 from realtime.commands import Commands
 from realtime.delivery import OrderedDelivery
 from realtime.expiry import CredentialExpiry
-from realtime.groups import chat_group, chat_id_of_group, user_group
+from realtime.groups import chat_group, user_group
 from realtime.handshake import LAYER_ERRORS, subprotocol
 from realtime.presence.service import SeenPresence, socket_closed, socket_opened
+from realtime.relay import EventRelay
 from realtime.threads import in_db_thread
 
 logger = logging.getLogger(__name__)
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
     """One client socket: joins its user's and chats' groups, runs commands, relays events."""
 
     user: User
     chat_ids: set[int]
     delivery: OrderedDelivery
     socket_slot: str | None = None  # the channel name holding one of the user's socket slots
+    socket_record: metrics.SocketRecord | None = None  # its lifecycle in the metrics and the log
+    close_code: int | None = None  # the code this side closed with, if it did
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; if the channel layer fails, close with 1013 so the client reconnects."""
@@ -43,9 +46,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await super().__call__(scope, receive, send)
         except LAYER_ERRORS as exc:
             logger.warning("websocket closed: channel layer unavailable: %s", exc)
+            metrics.layer_error("socket")
+            self.close_code = frames.CLOSE_TRY_AGAIN_LATER
             with contextlib.suppress(Exception):  # the client may already be gone
                 await send({"type": "websocket.close", "code": frames.CLOSE_TRY_AGAIN_LATER})
         finally:  # not in websocket_disconnect: a connect that failed half-way holds its slot too
+            metrics.socket_closed(self.socket_record, self.close_code)
             if self.socket_slot is not None:
                 await limits.socket_slot_give_back(conn=self.socket_slot)
 
@@ -97,6 +103,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for chat_id, last_seq in cursors.items():
             await self.join_chat(chat_id, last_seq)
         await self.accept(subprotocol(self.scope))
+        self.socket_record = metrics.socket_opened(self.scope)
         self.expiry.at(self.scope.get("token_exp"))
         self.delivery.release_after(chat_settings.WS_RESUME_WAIT_SECONDS)
         watchdog.watch(self)
@@ -105,10 +112,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _refuse(self, code: int) -> None:
         # Accept, then close: a browser cannot read a refused handshake, but it can read the code.
         await self.accept(subprotocol(self.scope))
+        self.socket_record = metrics.socket_opened(self.scope, accepted=False)
         await self.close_with(code)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """Leave every group and stop."""
+        metrics.socket_closed(self.socket_record, self.close_code or message.get("code"))
         self.expiry.cancel()
         if hasattr(self, "delivery"):
             self.delivery.close()
@@ -133,7 +142,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Close once with `code`; later frames are not sent."""
         if not self.closing:
             self.closing = True
+            self.close_code = code
             await self.close(code=code)
+            metrics.socket_closed(self.socket_record, code)
 
     async def join_chat(self, chat_id: int, last_seq: int | None = None) -> bool:
         """Subscribe this socket to a chat's group, expecting its messages after `last_seq`.
@@ -160,6 +171,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def send_frame(self, frame_type: str, payload: dict[str, Any], text: str | None = None) -> None:
         """Send one frame unless the socket is closing; `text` is the frame already encoded, if it is."""
         if not self.closing:
+            metrics.frame_sent(frame_type)
             await self.send(text_data=text if text is not None else frames.encode(frame_type, payload))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -171,79 +183,3 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return await in_db_thread(selectors.message_window)(
             self.user, chat_id, after_seq, through_seq, chat_settings.WS_REPLAY_LIMIT + 1
         )
-
-    def _member_chat(self, message: dict[str, Any]) -> int | None:
-        """The chat of a layer message (by its chat group, or the payload of a user group's event) if this
-        socket follows it, else None: events queued before a removal drop."""
-        chat_id = chat_id_of_group(message.get("group", "")) or message["payload"].get("chat_id")
-        return chat_id if chat_id in self.chat_ids else None
-
-    async def _forward(self, message: dict[str, Any]) -> None:
-        await self.send_frame(message["event"], message["payload"], message.get("frame"))
-
-    async def _relay(self, message: dict[str, Any]) -> None:
-        """Send a chat's event as it came, if this socket follows the chat."""
-        if self._member_chat(message) is not None:
-            await self._forward(message)
-
-    async def _relay_change(self, message: dict[str, Any]) -> None:
-        """Send a change to an existing message unless a resume already replayed it (by `version`)."""
-        chat_id = self._member_chat(message)
-        if chat_id is not None and message["payload"]["version"] > self.replayed_version.get(chat_id, 0):
-            await self._forward(message)
-
-    async def chat_new_message(self, message: dict[str, Any]) -> None:
-        """`new_message`: through the ordered delivery (each seq once, in order)."""
-        if self._member_chat(message) is not None:
-            await self.delivery.offer(message["payload"], message.get("frame"))
-
-    chat_message_updated = _relay_change
-    chat_message_deleted = _relay_change
-    chat_reaction_added = _relay_change
-    chat_reaction_removed = _relay_change
-    chat_read = _relay
-    chat_chat_updated = _relay
-    chat_member_updated = _relay
-
-    async def chat_typing(self, message: dict[str, Any]) -> None:
-        """`typing`: relayed to the chat's members except the typist's own sockets."""
-        if message["payload"]["user_id"] != self.user.pk:
-            await self._relay(message)
-
-    async def chat_presence(self, message: dict[str, Any]) -> None:
-        """`presence`: relay another user's change once, though it arrives through every chat shared with them."""
-        payload = message["payload"]
-        if self._member_chat(message) is not None and self.presence_seen.is_news(payload, me=self.user.pk):
-            await self._forward(message)
-
-    async def chat_chat_created(self, message: dict[str, Any]) -> None:
-        """`chat_created` (user group): join the new chat, whose messages start at 1, and relay it."""
-        # Messages sent before this socket joined are repaired from the database as a gap.
-        chat_id = message["payload"]["id"]
-        if chat_id not in self.chat_ids and await self.join_chat(chat_id, 0):
-            await self._forward(message)
-
-    async def chat_member_added(self, message: dict[str, Any]) -> None:
-        """`member_added`: for this user, join the chat and relay once (chat and user group); else relay."""
-        payload = message["payload"]
-        if payload["user_id"] != self.user.pk:
-            await self._relay(message)
-        elif payload["chat"]["id"] not in self.chat_ids and await self.join_chat(payload["chat"]["id"]):
-            await self._forward(message)
-
-    async def chat_member_removed(self, message: dict[str, Any]) -> None:
-        """`member_removed`: relay; for this user, then leave the chat (so the second copy is dropped)."""
-        chat_id = self._member_chat(message)
-        if chat_id is not None:
-            await self._forward(message)
-            if message["payload"]["user_id"] == self.user.pk:
-                await self.leave_chat(chat_id)
-
-    async def chat_account_disabled(self, message: dict[str, Any]) -> None:
-        """`account_disabled` (user group): staff disabled this user; close with 4403."""
-        await self.close_with(frames.CLOSE_ACCOUNT_DISABLED)
-
-    async def chat_sessions_revoked(self, message: dict[str, Any]) -> None:
-        """`sessions_revoked` (user group): the password changed; close with 4410 unless in the kept session."""
-        if not session_kept(self.scope.get("session"), keep=message["payload"]["keep_session"]):
-            await self.close_with(frames.CLOSE_SESSION_REVOKED)

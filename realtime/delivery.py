@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatproject import metrics
 from realtime.protocol import Reply, ServerEvent
 
 logger = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ class OrderedDelivery:
             chat.resync_floor = chat.floor
             await self._send(Reply.RESYNC_REQUIRED, {"chat_id": chat_id}, None)
             return
+        metrics.replayed(len(rows))
         for row in rows:
             await self._send(ServerEvent.NEW_MESSAGE, row, None)
         chat.floor = after_seq

@@ -17,6 +17,7 @@ import functools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from chatproject import metrics
 from chatproject.conf import chat_settings
 from realtime import frames
 from realtime.groups import user_group
@@ -43,6 +45,7 @@ def layer_message(group: str, event: ServerEvent, payload: Mapping[str, Any]) ->
 
     `frame` is the client frame already encoded: a group's sockets all send the same text, so it is
     encoded once here instead of once per socket (a room of 500 would otherwise encode it 500 times).
+    `sent_at` (epoch seconds) times its delivery to each socket (chatproject.metrics).
     """
     # Refuses a name outside the protocol; a plain string naming an event is accepted as that event.
     event = ServerEvent(event)
@@ -53,6 +56,7 @@ def layer_message(group: str, event: ServerEvent, payload: Mapping[str, Any]) ->
         "payload": payload,
         "group": group,
         "frame": frames.encode(name, payload),
+        "sent_at": time.time(),
     }
 
 
@@ -72,6 +76,7 @@ class BroadcastSender:
             pending.put_nowait((group, message))
         except queue.Full:
             self.dropped += 1
+            metrics.layer_error("broadcast_queue_full")
             logger.warning("broadcast queue full: dropped %s to %s", message.get("event"), group)
             return False
         return True
@@ -109,9 +114,11 @@ class BroadcastSender:
                 await asyncio.wait_for(layer.group_send(group, message), timeout)
             except TimeoutError:
                 self.dropped += 1
+                metrics.layer_error("broadcast_timeout")
                 logger.warning("broadcast of %s to %s timed out: dropped", message.get("event"), group)
             except Exception:
                 self.dropped += 1
+                metrics.layer_error("broadcast_failed")
                 logger.exception("broadcast of %s to %s failed", message.get("event"), group)
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from chatproject import metrics
 from chatproject.conf import chat_settings
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ async def _run() -> None:
                 await asyncio.wait_for(client.ping(), timeout=2)
             except (aioredis.RedisError, OSError, TimeoutError) as exc:
                 logger.warning("channel layer unreachable (%s): closing %d sockets", exc, len(_watched))
+                metrics.layer_error("ping_failed")
                 for consumer in list(_watched):
                     _watched.discard(consumer)
                     try:

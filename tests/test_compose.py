@@ -302,6 +302,29 @@ def test_client_address_is_decided_once_by_daphne_from_the_header_nginx_sets(
     assert services["web"]["environment"]["NUM_PROXIES"] == "0"
 
 
+# --- Logs and metrics ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_log_json(services: dict[str, Any], name: str) -> None:
+    assert services[name]["environment"]["LOG_FORMAT"] == "json"
+
+
+def test_metrics_are_for_loopback_unless_configured_and_the_token_comes_from_env_file(
+    services: dict[str, Any],
+) -> None:
+    environment = services["web"]["environment"]
+    assert environment["METRICS_ALLOWED_CIDRS"] == "${METRICS_ALLOWED_CIDRS:-127.0.0.0/8,::1/128}"
+    # A secret: from .env (empty in .env.example), never written in the compose file.
+    assert "METRICS_TOKEN" not in environment
+    assert env_example()["METRICS_TOKEN"] == ""
+
+
+def test_each_web_container_keeps_its_own_metrics_directory(services: dict[str, Any]) -> None:
+    # chatproject.serve makes one in the container's /tmp: replicas must not share (or wipe) each other's.
+    assert "PROMETHEUS_MULTIPROC_DIR" not in services["web"]["environment"]
+
+
 # --- Dockerfile ---------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from django.conf import settings
 from websockets.asyncio.client import connect
 
 from accounts.tests.factories import UserFactory
+from chatproject import serve
 from chats import services as chat_services
 from realtime.tests.live import database_url, free_port, http, receive_frame
 from realtime.tests.wsclient import access_token
@@ -153,3 +155,37 @@ def test_more_than_one_worker_without_redis_is_refused_clearly():
     )
     assert result.returncode == 2
     assert "WORKERS=2 needs REDIS_URL" in result.stderr
+
+
+def test_the_metrics_directory_is_emptied_of_a_previous_runs_values(tmp_path, monkeypatch):
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    (directory / "counter_999999.db").write_bytes(b"stale")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+
+    path, temporary = serve.metrics_directory()
+
+    assert (path, temporary) == (directory, False)
+    assert list(directory.iterdir()) == []
+
+
+def test_without_a_metrics_directory_serve_makes_a_temporary_one_for_its_workers(monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+
+    path, temporary = serve.metrics_directory()
+
+    try:
+        assert temporary
+        assert path.is_dir()
+        assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(path)
+    finally:
+        path.rmdir()
+
+
+@pytest.mark.parametrize(("log_format", "daphne_logs"), [("json", False), ("text", True)])
+def test_daphnes_access_log_is_off_only_when_the_app_logs_json(monkeypatch, log_format, daphne_logs):
+    monkeypatch.setenv("LOG_FORMAT", log_format)
+    with socket.socket() as sock:
+        command = serve.daphne_command(sock, ["--proxy-headers"])
+
+    assert ("--access-log" not in command) == daphne_logs

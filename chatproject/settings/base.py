@@ -20,6 +20,10 @@ if not SECRET_KEY:
     # Development only: a fixed, obviously-insecure key so sessions survive restarts.
     SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"  # noqa: S105
 
+# Old SECRET_KEYs still accepted for sessions and signed values while a new one takes over (README,
+# "Rotating SECRET_KEY and JWT_SIGNING_KEY"); JWTs use JWT_SIGNING_KEY, which has no fallbacks.
+SECRET_KEY_FALLBACKS: list[str] = env.list("SECRET_KEY_FALLBACKS", default=[])
+
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

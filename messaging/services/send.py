@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from chatproject import metrics
 from chatproject.fields import is_bigint_id
 from chats.services import chat_take_next_seq, member_read_own_send
 from messaging.access import actor_lock_active
@@ -109,4 +110,5 @@ def _store_message(
     message.reaction_counts = []  # a new message has none
     member_read_own_send(chat_id=chat_id, user=sender, seq=seq)
     broadcast_on_commit(chat_group(chat_id), ServerEvent.NEW_MESSAGE, message_payload(message))
+    transaction.on_commit(metrics.message_sent, robust=True)
     return message
