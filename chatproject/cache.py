@@ -20,9 +20,17 @@ _lock = threading.Lock()
 class SharedPoolRedisCache(RedisCache):
     """RedisCache whose client (connection pools included) is shared process-wide (see the module)."""
 
+    # Set by RedisCache.__init__ (django-stubs does not declare them).
+    _servers: list[str]
+    _options: dict[str, Any]
+    _class: Any
+
     @cached_property
     def _cache(self) -> Any:
-        key = (tuple(self._servers), tuple(sorted((name, repr(value)) for name, value in self._options.items())))
+        key = (
+            tuple(self._servers),
+            tuple(sorted((name, repr(value)) for name, value in self._options.items())),
+        )
         with _lock:
             client = _clients.get(key)
             if client is None:
