@@ -126,7 +126,9 @@ class ChatSettings:
         unknown = set(user) - set(DEFAULTS)
         if unknown:
             raise ImproperlyConfigured(f"Unknown CHAT settings: {', '.join(sorted(unknown))}")
-        value = user.get(name, DEFAULTS[name])
+        # A top-level setting of the same name (`override_settings(WS_REPLAY_LIMIT=2)`, as before CHAT
+        # existed) still wins; no settings module defines one, so only an explicit override does.
+        value = getattr(settings, name, user.get(name, DEFAULTS[name]))
         setattr(self, name, value)
         self._cached.add(name)
         return value
@@ -147,7 +149,7 @@ chat_settings = ChatSettings()
 
 
 def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting == "CHAT":
+    if setting == "CHAT" or setting in DEFAULTS:
         chat_settings.reload()
 
 
