@@ -15,6 +15,15 @@ from accounts.tests.factories import UserFactory
 from chatproject import cache_breaker
 from conftest import bearer
 
+# A Redis cache where nothing listens (the discard port), failing fast.
+DEAD_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:9/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    }
+}
+
 
 def me(client: APIClient):
     return client.get("/api/me")
@@ -95,14 +104,7 @@ def test_the_password_hash_is_not_cached_but_still_readable(auth_client, user):
 
 @pytest.mark.django_db
 def test_an_unreachable_cache_falls_back_to_the_database(auth_client):
-    dead_cache = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:9/0",  # discard port: nothing listens
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
-    with override_settings(CACHES=dead_cache):
+    with override_settings(CACHES=DEAD_CACHE):
         response = me(auth_client)
 
     assert response.status_code == 200
@@ -141,14 +143,7 @@ def test_a_row_read_while_a_ban_is_uncommitted_is_outdated_by_the_commit():
 
 @pytest.mark.django_db
 def test_after_a_cache_failure_the_next_requests_skip_it(auth_client):
-    dead_cache = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:9/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
-    with override_settings(CACHES=dead_cache):
+    with override_settings(CACHES=DEAD_CACHE):
         assert me(auth_client).status_code == 200
         assert not cache_breaker.cache_usable()
         with CaptureQueriesContext(connection) as captured:
