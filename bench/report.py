@@ -36,6 +36,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         ("p95_ms", "p95 ms"),
         ("p99_ms", "p99 ms"),
         ("lost", "lost"),
+        ("cpu", "server CPU"),
         ("limit", "limit"),
         ("ratio", "ratio"),
         ("target", "target"),

@@ -228,11 +228,17 @@ class Bench:
             "server_cpu_percent": [
                 round(100 * (b - a) / duration, 1) for a, b in zip(cpu0, cpu1, strict=True)
             ],
+            # The servers' CPU from the start to the last delivery (the drain included), per stored
+            # send and per delivered frame: issue 12's per-operation figures.
+            "server_cpu_s": round(sum(cpu1) - sum(cpu0), 2),
+            "cpu_ms_per_send": round(1000 * (sum(cpu1) - sum(cpu0)) / max(stored, 1), 3),
+            "cpu_us_per_delivery": round(1e6 * (sum(cpu1) - sum(cpu0)) / max(received, 1), 1),
             **latency_summary(latencies),
         }
         log(
             f"ws {mode} {rate or ''}: {summary['sends_per_s']} sends/s, {summary['deliveries_per_s']} deliv/s, "
-            f"p99 {summary['p99_ms']} ms, lost {summary['lost']}, cpu {summary['server_cpu_percent']}"
+            f"p99 {summary['p99_ms']} ms, lost {summary['lost']}, cpu {summary['server_cpu_percent']} "
+            f"({summary['cpu_ms_per_send']} ms/send, {summary['cpu_us_per_delivery']} us/delivery)"
         )
         return summary, latencies
 
@@ -528,6 +534,8 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             "offered": offered,
             "throughput": f"{s['sends_per_s']:,.0f} sends/s, {s['deliveries_per_s']:,.0f} deliv/s",
             "p50_ms": s["p50_ms"], "p95_ms": s["p95_ms"], "p99_ms": s["p99_ms"], "lost": s["lost"],
+            "cpu": f"{s['cpu_ms_per_send']:.2f} ms/send, {s['cpu_us_per_delivery']:.0f} µs/frame"
+            if "cpu_ms_per_send" in s else None,
             "limit": f"pgbench c=20: {pg.get(20, 0):,.0f} tps" if pg else None,
             "ratio": ratio(s["sends_per_s"], pg.get(20)),
             "target": target,

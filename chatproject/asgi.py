@@ -13,9 +13,12 @@ django.setup(set_prefix=False)
 from chatproject.asgi_http import SyncChainASGIHandler  # noqa: E402
 from chatproject.graceful import install as install_graceful_shutdown  # noqa: E402
 from chatproject.transport_limits import install as install_transport_limits  # noqa: E402
+from realtime.wire import install as install_socket_wire  # noqa: E402
 
 # Body, frame and output limits Daphne does not enforce itself; before Daphne builds its factories.
 install_transport_limits()
+# Sockets' raw output for frames prepared once per group message (the local fan-out, realtime.fanout).
+install_socket_wire()
 # SIGTERM: stop listening, close sockets with 1012, let requests finish (SHUTDOWN_GRACE_SECONDS).
 install_graceful_shutdown()
 

@@ -49,6 +49,10 @@ OPEN_SOCKETS = Gauge(
 )
 FRAMES_RECEIVED = Counter("chat_websocket_frames_received", "Client frames received, by type.", ["type"])
 FRAMES_SENT = Counter("chat_websocket_frames_sent", "Frames sent to clients, by type.", ["type"])
+FRAMES_FANNED_OUT = Counter(
+    "chat_websocket_frames_fanned_out",
+    "Frames written by the local fan-out (framed once per process for all its sockets), a part of frames sent.",
+)
 CLOSES = Counter("chat_websocket_closes", "WebSockets closed, by close code.", ["code"])
 MESSAGES_SENT = Counter("chat_messages_sent", "Messages stored (committed), over REST and WebSocket.")
 BROADCAST_DELIVERY = Histogram(
@@ -86,9 +90,15 @@ def frame_received(frame_type: str | None) -> None:
         _RECEIVED.get(frame_type, _RECEIVED_UNKNOWN).inc()
 
 
-def frame_sent(frame_type: str) -> None:
-    """A frame of `frame_type` was handed to a socket."""
-    _SENT.get(frame_type, _SENT_OTHER).inc()
+def frame_sent(frame_type: str, count: int = 1) -> None:
+    """`count` frames of `frame_type` were handed to sockets."""
+    _SENT.get(frame_type, _SENT_OTHER).inc(count)
+
+
+def frames_fanned_out(frame_type: str, count: int) -> None:
+    """The local fan-out wrote `count` frames of `frame_type`, one per socket (realtime.fanout)."""
+    _SENT.get(frame_type, _SENT_OTHER).inc(count)
+    FRAMES_FANNED_OUT.inc(count)
 
 
 def message_sent() -> None:
@@ -96,13 +106,30 @@ def message_sent() -> None:
     MESSAGES_SENT.inc()
 
 
-def broadcast_delivered(sent_at: float | None) -> None:
-    """A broadcast new message reached a socket; `sent_at` is the time.time() it left its process.
+def broadcast_delivered(sent_at: float | None, count: int = 1) -> None:
+    """A broadcast new message reached `count` sockets at once; `sent_at` is the time.time() it left its process.
 
     Across hosts this includes their clock difference; a negative value (a clock behind) counts as 0.
     """
     if sent_at is not None:
-        BROADCAST_DELIVERY.observe(max(0.0, time.time() - sent_at))
+        _observe_many(BROADCAST_DELIVERY, max(0.0, time.time() - sent_at), count)
+
+
+def _observe_many(histogram: Histogram, value: float, count: int) -> None:
+    """`count` observations of one value: one bucket and sum update instead of `count` (the local fan-out
+    delivers one message to hundreds of sockets at the same instant). Uses Histogram's own fields, as
+    observe() does; a prometheus-client without them gets `count` observe() calls."""
+    buckets = getattr(histogram, "_buckets", None)
+    bounds = getattr(histogram, "_upper_bounds", None)
+    if count == 1 or buckets is None or bounds is None:
+        for _ in range(count):
+            histogram.observe(value)
+        return
+    histogram._sum.inc(value * count)
+    for bound, bucket in zip(bounds, buckets, strict=True):
+        if value <= bound:
+            bucket.inc(count)
+            break
 
 
 def layer_error(kind: str) -> None:

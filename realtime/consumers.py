@@ -26,6 +26,7 @@ from realtime.handshake import LAYER_ERRORS, subprotocol
 from realtime.presence.service import SeenPresence, socket_closed, socket_opened
 from realtime.relay import EventRelay
 from realtime.threads import in_db_thread
+from realtime.wire import SCOPE_EXTENSION, SocketWire
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
     socket_slot: str | None = None  # the channel name holding one of the user's socket slots
     socket_record: metrics.SocketRecord | None = None  # its lifecycle in the metrics and the log
     close_code: int | None = None  # the code this side closed with, if it did
+    wire: SocketWire | None = None  # the socket's raw output for the local fan-out, if the server offers it
+    layer_messages_taken = 0
+    dispatching = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; if the channel layer fails, close with 1013 so the client reconnects."""
@@ -51,6 +55,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
             with contextlib.suppress(Exception):  # the client may already be gone
                 await send({"type": "websocket.close", "code": frames.CLOSE_TRY_AGAIN_LATER})
         finally:  # not in websocket_disconnect: a connect that failed half-way holds its slot too
+            self._detach()
             metrics.socket_closed(self.socket_record, self.close_code)
             if self.socket_slot is not None:
                 await limits.socket_slot_give_back(conn=self.socket_slot)
@@ -62,7 +67,13 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        self.dispatching = True
+        try:
+            await handler(message)
+        finally:
+            self.dispatching = False
+            if self.layer_messages_taken and not message["type"].startswith("websocket."):
+                self.layer_messages_taken -= 1
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         """Join the user's and chats' groups, then accept; without an authenticated user, accept and close 4401."""
@@ -80,6 +91,8 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
             replay_limit=chat_settings.WS_REPLAY_LIMIT,
             reorder_wait=chat_settings.WS_REORDER_WAIT_SECONDS,
         )
+        # Before any group is joined, so every layer message this socket is handed is counted (realtime.layer).
+        self._attach()
         user = self.scope.get("user")
         if user is None:
             await self._refuse(frames.CLOSE_UNAUTHENTICATED)
@@ -109,6 +122,18 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
         watchdog.watch(self)
         await socket_opened(user_id=user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
 
+    def _attach(self) -> None:
+        """Take new messages straight from the channel layer when the server gives the socket's wire."""
+        wire = self.scope.get("extensions", {}).get(SCOPE_EXTENSION)
+        if wire is not None and hasattr(self.channel_layer, "attach"):
+            self.wire = wire
+            self.channel_layer.attach(self.channel_name, self)
+
+    def _detach(self) -> None:
+        if self.wire is not None:
+            self.wire = None
+            self.channel_layer.detach(self.channel_name)
+
     async def _refuse(self, code: int) -> None:
         # Accept, then close: a browser cannot read a refused handshake, but it can read the code.
         await self.accept(subprotocol(self.scope))
@@ -118,6 +143,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """Leave every group and stop."""
         metrics.socket_closed(self.socket_record, self.close_code or message.get("code"))
+        self._detach()
         self.expiry.cancel()
         if hasattr(self, "delivery"):
             self.delivery.close()

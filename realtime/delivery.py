@@ -106,6 +106,20 @@ class OrderedDelivery:
                 await self._resync(payload["chat_id"], chat)
             return True
 
+    def offer_now(self, chat_id: int, seq: int, write: Callable[[], bool]) -> bool:
+        """The common case of offer(), without awaiting: the chat's next seq, nothing waiting, nothing held.
+
+        Then `write()` sends it and the cursor moves on. False (nothing changed) in every other case, or
+        when `write()` cannot: the caller then goes through offer(), which decides as always.
+        """
+        if self.holding or self._lock.locked():
+            return False
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.pending or seq != chat.cursor + 1 or not write():
+            return False
+        chat.cursor = seq
+        return True
+
     def release_after(self, seconds: float) -> None:
         """End the hold `seconds` from now, unless release() comes first."""
         self._cancel_release_timer()

@@ -7,10 +7,17 @@ receiver decodes a group message once and queues the same dict for every local c
 receive() returns it as is. Consumers treat layer messages as read-only (realtime.consumers never
 mutates one), so sharing the dict is safe. Everything else, Redis and its pub/sub channels included, is
 channels-redis's own: processes running this layer and ones running the stock layer interoperate.
+
+The local fan-out goes one step further: a socket whose consumer has `attach`ed itself is offered the
+group message right there, as a realtime.fanout.Fanout shared by all the group's local sockets, and
+whatever it takes now (its next new message, written as a frame prepared once) needs no queue, no task
+wake-up and no dispatch. It takes only what its queue would have handed it next: never while its queue
+holds anything, or while a message it was handed is not handled yet (receive() tells it, `taken()`, in
+the same step that takes the message off the queue). The rest is queued as before.
 """
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol
 
 from channels_redis.pubsub import (
     RedisPubSubChannelLayer,
@@ -19,9 +26,21 @@ from channels_redis.pubsub import (
     _wrap_close,
 )
 
+from realtime.fanout import Fanout
+
 
 class _Decoded(dict[str, Any]):
     """A group message already decoded, shared by the group's local channels."""
+
+
+class LocalReceiver(Protocol):
+    """A consumer that takes group messages straight from the layer when it can (see the module)."""
+
+    def taken(self) -> None:
+        """receive() has just handed the consumer its channel's next message."""
+
+    def deliver_now(self, fanout: Fanout) -> bool:
+        """Handle the fan-out's message now, or False (nothing done) to have it queued."""
 
 
 class _DecodeOnceShard(RedisSingleShardConnection):
@@ -39,10 +58,21 @@ class _DecodeOnceShard(RedisSingleShardConnection):
         if not members:
             return
         decoded = _Decoded(layer.channel_layer.deserialize(message["data"]))
+        attached = layer.channel_layer.attached
+        fanout: Fanout | None = None
         for channel_name in members:
             queue = layer.channels.get(channel_name)
-            if queue is not None:
-                queue.put_nowait(decoded)
+            if queue is None:
+                continue
+            receiver = attached.get(channel_name)
+            if receiver is not None and queue.empty():
+                if fanout is None:
+                    fanout = Fanout(decoded)
+                if receiver.deliver_now(fanout):
+                    continue
+            queue.put_nowait(decoded)
+        if fanout is not None:
+            fanout.finish()
 
 
 class _DecodeOnceLoopLayer(RedisPubSubLoopLayer):
@@ -54,6 +84,26 @@ class _DecodeOnceLoopLayer(RedisPubSubLoopLayer):
 
 class DecodeOncePubSubChannelLayer(RedisPubSubChannelLayer):
     """RedisPubSubChannelLayer whose group messages are decoded once per process (see the module)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.attached: dict[str, LocalReceiver] = {}
+
+    def attach(self, channel: str, receiver: LocalReceiver) -> None:
+        """Offer the channel's group messages to `receiver` before queueing them (the local fan-out)."""
+        self.attached[channel] = receiver
+
+    def detach(self, channel: str) -> None:
+        """Queue every message for the channel again."""
+        self.attached.pop(channel, None)
+
+    async def receive(self, channel: str) -> Any:
+        """The channel's next message; an attached receiver learns it in the step that takes it off the queue."""
+        message = await self._get_layer().receive(channel)
+        receiver = self.attached.get(channel)
+        if receiver is not None:
+            receiver.taken()
+        return message
 
     def deserialize(self, message: Any) -> Any:
         if isinstance(message, _Decoded):

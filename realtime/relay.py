@@ -12,8 +12,13 @@ from accounts.sessions import session_kept
 from chatproject import metrics
 from realtime import frames
 from realtime.delivery import OrderedDelivery
+from realtime.fanout import Fanout
 from realtime.groups import chat_id_of_group
 from realtime.presence.service import SeenPresence
+from realtime.protocol import ServerEvent, layer_type
+from realtime.wire import SocketWire
+
+_NEW_MESSAGE = layer_type(ServerEvent.NEW_MESSAGE)
 
 
 class EventRelay:
@@ -25,6 +30,12 @@ class EventRelay:
     presence_seen: SeenPresence
     replayed_version: dict[int, int]
     scope: dict[str, Any]
+    closing: bool
+    wire: SocketWire | None
+    # Layer messages taken off the channel's queue and not yet handled, and whether a handler runs now:
+    # while either holds, the local fan-out queues (the consumer's order is the queue's).
+    layer_messages_taken: int
+    dispatching: bool
 
     async def send_frame(self, frame_type: str, payload: dict[str, Any], text: str | None = None) -> None:
         raise NotImplementedError
@@ -47,6 +58,10 @@ class EventRelay:
     async def _forward(self, message: dict[str, Any]) -> None:
         await self.send_frame(message["event"], message["payload"], message.get("frame"))
 
+    def taken(self) -> None:
+        """The channel layer handed this consumer a message (realtime.layer): it is not handled yet."""
+        self.layer_messages_taken += 1
+
     async def _relay(self, message: dict[str, Any]) -> None:
         """Send a chat's event as it came, if this socket follows the chat."""
         if self._member_chat(message) is not None:
@@ -63,6 +78,30 @@ class EventRelay:
         if self._member_chat(message) is not None:
             metrics.broadcast_delivered(message.get("sent_at"))
             await self.delivery.offer(message["payload"], message.get("frame"))
+
+    def deliver_now(self, fanout: Fanout) -> bool:
+        """The local fan-out's offer (realtime.layer): write a new message now when it is this socket's
+        next one in its chat (realtime.delivery.OrderedDelivery.offer_now); False for anything else, which
+        then comes through the queue and its handler as always."""
+        message = fanout.message
+        if (
+            message["type"] != _NEW_MESSAGE
+            or self.dispatching
+            or self.layer_messages_taken
+            or self.closing
+            or self.wire is None
+        ):
+            return False
+        chat_id = fanout.chat_id
+        if chat_id not in self.chat_ids:
+            return False
+        wire = self.wire
+        if self.delivery.offer_now(
+            chat_id, message["payload"]["seq"], lambda: wire.write(fanout.wire_frame())
+        ):
+            fanout.written += 1
+            return True
+        return False
 
     chat_message_updated = _relay_change
     chat_message_deleted = _relay_change

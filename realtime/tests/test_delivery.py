@@ -271,3 +271,73 @@ async def test_close_stops_the_release_timer():
     await settle()
     assert h.seqs() == []
     assert h.delivery.holding
+
+
+# --- offer_now: the local fan-out's synchronous case ------------------------------------------------
+
+
+class Wire:
+    """offer_now's `write`: records the seqs it was asked to write, or refuses them all."""
+
+    def __init__(self, h: Harness, accepting: bool = True):
+        self.h, self.accepting = h, accepting
+
+    def writer(self, seq: int):
+        def write() -> bool:
+            if self.accepting:
+                self.h.sent.append(("new_message", seq))
+            return self.accepting
+
+        return write
+
+
+async def test_offer_now_writes_the_next_seq_and_moves_the_cursor():
+    h = Harness()
+    wire = Wire(h)
+    h.delivery.start(CHAT, 4)
+    assert h.delivery.offer_now(CHAT, 5, wire.writer(5))
+    assert h.delivery.offer_now(CHAT, 6, wire.writer(6))
+    assert h.seqs() == [5, 6]
+    assert h.delivery.cursor(CHAT) == 6
+    # A later offer of the same seq (the socket's own send answered directly) is a duplicate.
+    assert not await h.delivery.offer(message(6))
+    assert h.seqs() == [5, 6]
+
+
+@pytest.mark.parametrize("seq", [3, 4, 6])
+async def test_offer_now_leaves_anything_but_the_next_seq_to_offer(seq):
+    h = Harness()
+    h.delivery.start(CHAT, 4)
+    assert not h.delivery.offer_now(CHAT, seq, Wire(h).writer(seq))
+    assert h.sent == []
+    assert h.delivery.cursor(CHAT) == 4
+
+
+async def test_offer_now_refuses_an_unknown_chat_a_hold_and_waiting_messages():
+    h = Harness(holding=True)
+    wire = Wire(h)
+    h.delivery.start(CHAT, 0)
+    assert not h.delivery.offer_now(CHAT + 1, 1, wire.writer(1))
+    assert not h.delivery.offer_now(CHAT, 1, wire.writer(1))  # held until the client's first frame
+    await h.delivery.release()
+    await h.delivery.offer(message(3))  # waits for 2 (and 1)
+    assert not h.delivery.offer_now(CHAT, 1, wire.writer(1))  # would leave 3 waiting behind it
+    h.delivery.close()
+    assert h.sent == []
+
+
+async def test_offer_now_refuses_while_a_handler_holds_the_lock():
+    h = Harness()
+    h.delivery.start(CHAT, 0)
+    async with h.delivery._lock:
+        assert not h.delivery.offer_now(CHAT, 1, Wire(h).writer(1))
+    assert h.delivery.cursor(CHAT) == 0
+
+
+async def test_offer_now_leaves_the_cursor_when_the_write_is_refused():
+    h = Harness()
+    h.delivery.start(CHAT, 0)
+    assert not h.delivery.offer_now(CHAT, 1, Wire(h, accepting=False).writer(1))
+    assert h.delivery.cursor(CHAT) == 0
+    assert await h.delivery.offer(message(1))  # the ordinary path then sends it
+    assert h.seqs() == [1]

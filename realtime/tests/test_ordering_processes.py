@@ -7,6 +7,7 @@ never send, and each socket's new_message frames are counted per chat.
 import asyncio
 import json
 import random
+import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AsyncExitStack, ExitStack
@@ -21,6 +22,7 @@ from chats import services as chat_services
 from messaging.services import message_send
 from realtime.tests.live import daphne, ws_url
 from realtime.tests.wsclient import access_token
+from tests.test_metrics import scraped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,12 +122,20 @@ async def run_fan_out(
     )
 
 
+def fanned_out(base: str) -> float:
+    """How many frames the process's local fan-out wrote (realtime.fanout), from its /metrics."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+        return scraped(response.read()).get("chat_websocket_frames_fanned_out_total{}", 0.0)
+
+
 @pytest.mark.parametrize("processes", [1, 2])
 def test_concurrent_senders_every_socket_gets_every_message_once_in_order(processes):
     groups = make_groups(groups=4, members=6)
     with ExitStack() as stack:
         bases = [stack.enter_context(daphne(settings.REDIS_URL)) for _ in range(processes)]
         asyncio.run(run_fan_out(bases, groups, senders=4, per_sender=8))
+        # The checks above held with most frames written by the local fan-out, not around it.
+        assert all(fanned_out(base) > 0 for base in bases)
 
 
 def test_big_room_concurrent_senders_over_two_processes():
@@ -133,6 +143,7 @@ def test_big_room_concurrent_senders_over_two_processes():
     with ExitStack() as stack:
         bases = [stack.enter_context(daphne(settings.REDIS_URL)) for _ in range(2)]
         asyncio.run(run_fan_out(bases, groups, senders=8, per_sender=6))
+        assert all(fanned_out(base) > 0 for base in bases)
 
 
 def test_resume_late_while_the_chat_is_busy_is_exactly_once():

@@ -1,0 +1,38 @@
+"""One group message's local fan-out: the work shared by every socket of this process that takes it now.
+
+realtime.layer builds one Fanout per group message per process and offers it to each attached socket
+of the group (realtime.relay.EventRelay.deliver_now); the frame is framed for the wire once, on first
+use (realtime.wire), and the metrics are counted once for all the sockets it reached.
+"""
+
+from typing import Any
+
+from chatproject import metrics
+from realtime.groups import chat_id_of_group
+from realtime.protocol import ServerEvent
+from realtime.wire import prepare
+
+
+class Fanout:
+    """A decoded group message, its chat and its prepared frame, shared by the group's local sockets."""
+
+    __slots__ = ("_wire_frame", "chat_id", "message", "written")
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self.message = message
+        self.chat_id = chat_id_of_group(message.get("group", ""))
+        self.written = 0  # sockets the prepared frame was written to
+        self._wire_frame: bytes | None = None
+
+    def wire_frame(self) -> bytes:
+        """The message's client frame, framed for the wire (built once, by the first socket that asks)."""
+        if self._wire_frame is None:
+            self._wire_frame = prepare(self.message["frame"])
+        return self._wire_frame
+
+    def finish(self) -> None:
+        """Count what was written, once for all the sockets it reached."""
+        if self.written:
+            metrics.frames_fanned_out(self.message["event"], self.written)
+            if self.message["event"] == ServerEvent.NEW_MESSAGE:
+                metrics.broadcast_delivered(self.message.get("sent_at"), self.written)

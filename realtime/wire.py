@@ -1,0 +1,73 @@
+"""A socket's raw output for the local fan-out: one WebSocket frame, framed once, written to many sockets.
+
+Daphne hands an app only `send()`, which for every text frame encodes it to UTF-8, logs, and has autobahn
+build the frame (header, length) and log again with eagerly formatted arguments: in a room of 500 that is
+500 times the same work for one message. autobahn's own answer is a prepared message, framed once and
+written to each connection (`PreparedMessage`, `sendPreparedMessage`). `install()` offers it to the app
+as the ASGI scope extension `chat.wire`: the socket's `SocketWire`, whose `write()` puts a prepared
+frame on the socket's transport when that is what autobahn would do itself (the socket open, no
+compression, nothing queued ahead), and otherwise says no, so the caller sends the ordinary way.
+
+It never lets a socket hold more unsent output than the ordinary path would: a frame that would take
+the socket over WS_MAX_BUFFERED_BYTES is refused here, and the ordinary path then sends it and holds
+its consumer until the client drains (chatproject.transport_limits).
+"""
+
+from typing import Any
+
+from autobahn.websocket.protocol import PreparedMessage, WebSocketProtocol
+
+from chatproject.conf import chat_settings
+from chatproject.transport_limits import unsent_bytes
+
+SCOPE_EXTENSION = "chat.wire"
+
+
+def prepare(text: str) -> bytes:
+    """The complete server-to-client frame of a text message: unmasked, uncompressed, one fragment."""
+    return PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=True).payloadHybi
+
+
+class SocketWire:
+    """One Daphne WebSocket connection's transport, for frames prepared once (see the module)."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+
+    def write(self, frame: bytes) -> bool:
+        """Write a prepared frame now, as autobahn's sendData would; False: send it through `send()`."""
+        protocol = self._protocol
+        if (
+            protocol.state != WebSocketProtocol.STATE_OPEN
+            or protocol._perMessageCompress is not None
+            or protocol.send_queue  # autobahn's own queue, drained in order: do not overtake it
+        ):
+            return False
+        transport = protocol.transport
+        if transport is None or unsent_bytes(transport) + len(frame) > chat_settings.WS_MAX_BUFFERED_BYTES:
+            return False
+        transport.write(frame)
+        protocol.trafficStats.outgoingOctetsWireLevel += len(frame)
+        return True
+
+
+def install() -> None:
+    """Give every Daphne WebSocket connection's scope its SocketWire; once per process, without Daphne a no-op."""
+    try:
+        from daphne.server import Server
+        from daphne.ws_protocol import WebSocketProtocol as DaphneWebSocketProtocol
+    except ImportError:  # pragma: no cover - another ASGI server
+        return
+    original = Server.create_application
+    if getattr(original, "_offers_wire", False):
+        return
+
+    def create_application(self: Any, protocol: Any, scope: dict[str, Any]) -> Any:
+        if isinstance(protocol, DaphneWebSocketProtocol):
+            scope["extensions"] = {**(scope.get("extensions") or {}), SCOPE_EXTENSION: SocketWire(protocol)}
+        return original(self, protocol, scope)
+
+    create_application._offers_wire = True  # type: ignore[attr-defined]
+    Server.create_application = create_application  # type: ignore[method-assign]
