@@ -45,6 +45,12 @@ _TAKE_NEXT_SEQ_SQL = (
 )
 
 
+_READ_OWN_SEND_SQL = (
+    f"UPDATE {ChatMember._meta.db_table} SET last_read_seq = %s "  # noqa: S608 - table names only
+    "WHERE chat_id = %s AND user_id = %s AND last_read_seq < %s"
+)
+
+
 def chat_take_next_seq(*, chat_id: int, user: User, now: datetime) -> int:
     """Lock the chat row, check `user` is a member and take the chat's next seq; needs an open transaction.
 
@@ -69,7 +75,9 @@ def member_read_own_send(*, chat_id: int, user: User, seq: int) -> None:
     For messaging's message_send, in its transaction (it holds the chat row lock); no broadcast, as the
     `new_message` itself tells the sender's sockets.
     """
-    ChatMember.objects.filter(chat_id=chat_id, user=user, last_read_seq__lt=seq).update(last_read_seq=seq)
+    # One statement without a queryset: this runs on every send (py-spy: a tenth of message_send).
+    with connection.cursor() as cursor:
+        cursor.execute(_READ_OWN_SEND_SQL, [seq, chat_id, user.pk, seq])
 
 
 def _clean_name(name: str) -> str:

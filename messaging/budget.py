@@ -14,7 +14,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 
@@ -73,9 +74,7 @@ def send_budget_take(*, user_id: int) -> Spend:
     key = _key(user_id, window)
     try:
         # The counter outlives its window by one period: the next window weighs it.
-        cache.add(key, 0, timeout=2 * period + 1)
-        count = cache.incr(key)
-        previous = cache.get(_key(user_id, window - 1), 0)
+        count, previous = _spend_counts(key, _key(user_id, window - 1), timeout=2 * period + 1)
     except (RedisError, OSError) as exc:
         cache_failed("send budget", exc)
         return Spend(None)
@@ -85,6 +84,29 @@ def send_budget_take(*, user_id: int) -> Spend:
         return spend
     spend.refund()
     raise RateLimitedError(retry_after=_retry_after(limit, period, elapsed, count - 1, previous))
+
+
+def _spend_counts(key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:
+    """Count one spend in `key` (created with `timeout`); (its new count, `previous_key`'s count).
+
+    On Redis one pipelined round trip (INCR, EXPIRE, GET) instead of Django's four (add, then incr's
+    EXISTS and INCR, then get): a third of a send's CPU went to those trips in py-spy's samples of the
+    fan-out bench. The keys and values are the ones Django's cache API writes and reads (integers are
+    stored as such), so refund()'s cache.decr and the non-Redis path count the same counters.
+    """
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        cache.add(key, 0, timeout=timeout)
+        return cache.incr(key), cache.get(previous_key, 0)
+    current = backend.make_and_validate_key(key)
+    client = backend._cache.get_client(current, write=True)
+    pipe = client.pipeline(transaction=False)
+    pipe.incr(current)
+    # Every spend sets the expiry again, so no counter is ever left without one.
+    pipe.expire(current, timeout)
+    pipe.get(backend.make_and_validate_key(previous_key))
+    count, _, previous = pipe.execute()
+    return int(count), int(previous or 0)
 
 
 def _retry_after(limit: int, period: int, elapsed: float, current: int, previous: int) -> int:

@@ -1,6 +1,6 @@
 """Sending a message: gap-free per-chat sequence numbers, idempotent retries, the send budget."""
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -18,6 +18,11 @@ from messaging.text import message_text_clean
 from realtime.events import broadcast_on_commit
 from realtime.groups import chat_group
 from realtime.protocol import ServerEvent
+
+_REPEAT_SQL = (
+    f"SELECT id FROM {Message._meta.db_table} "  # noqa: S608 - table names only
+    "WHERE chat_id = %s AND sender_id = %s AND client_id = %s"
+)
 
 
 class _RepeatedSendError(Exception):
@@ -88,9 +93,11 @@ def _store_message(
         # Under the chat lock a concurrent repeat has either committed (found here) or not started;
         # the partial unique index on (chat, sender, client_id) backs this up. Found: the seq just
         # taken goes back with the rollback, so the chat keeps no gap.
-        original = Message.objects.filter(chat_id=chat_id, sender=sender, client_id=client_id).first()
-        if original is not None:
-            raise _RepeatedSendError(original)
+        with connection.cursor() as cursor:  # no queryset: most sends carry a client_id
+            cursor.execute(_REPEAT_SQL, [chat_id, sender.pk, client_id])
+            repeat = cursor.fetchone()
+        if repeat is not None:
+            raise _RepeatedSendError(Message.objects.get(pk=repeat[0]))
     if reply_to is not None and not (
         is_bigint_id(reply_to)
         and Message.objects.filter(pk=reply_to, chat_id=chat_id, deleted_at__isnull=True).exists()

@@ -143,3 +143,20 @@ def test_budget_without_redis_counts_in_this_process(settings, auth_client, chat
     assert [a.status_code for a in answers[:2]] == [200, 200]
     assert_rate_limited(answers[2], 60)
     assert Message.objects.count() == 2
+
+
+def test_redis_counters_are_the_cache_api_s_and_always_expire(settings, user, auth_client, chat):
+    # One pipelined round trip writes what Django's cache API reads (and refund's decr changes).
+    from django.core.cache import cache
+
+    from messaging.budget import _key
+
+    set_send_rate(settings, "100/min")
+    window = int(time.time() // 60)
+    for i in range(3):
+        assert send(auth_client, chat, f"m{i}").status_code == 200
+    counted = [cache.get(_key(user.pk, w), 0) for w in (window, window + 1)]  # the minute may turn
+    assert sum(counted) == 3
+    current = next(w for w, n in zip((window, window + 1), counted, strict=True) if n)
+    raw = cache._cache.get_client(write=True)
+    assert 0 < raw.ttl(cache.make_and_validate_key(_key(user.pk, current))) <= 2 * 60 + 1
