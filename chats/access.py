@@ -5,6 +5,8 @@ the chat (or the caller's membership) through here. A missing chat and a chat th
 get the same answer, NotChatMemberError, so nobody learns which chats exist.
 """
 
+from django.db import connection
+
 from accounts.models import User
 from chatproject.fields import is_bigint_id
 from chats.errors import ChatNotFoundError, NotChatMemberError
@@ -45,9 +47,20 @@ def access_membership(*, chat_id: int, user: User, lock: bool = False) -> ChatMe
     return member
 
 
+_IS_MEMBER_SQL = f"SELECT 1 FROM {ChatMember._meta.db_table} WHERE chat_id = %s AND user_id = %s"  # noqa: S608 - table name only
+
+
 def is_chat_member(*, chat_id: int, user: User) -> bool:
-    """Whether `user` is a member of the chat (one index-only lookup)."""
-    return is_bigint_id(chat_id) and ChatMember.objects.filter(chat_id=chat_id, user=user).exists()
+    """Whether `user` is a member of the chat (one index-only lookup).
+
+    A plain statement: building and compiling the queryset for .exists() was most of this check's cost,
+    and it runs on nearly every request (py-spy: a sixth of a history page's samples).
+    """
+    if not is_bigint_id(chat_id):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(_IS_MEMBER_SQL, [chat_id, user.pk])
+        return cursor.fetchone() is not None
 
 
 def member_check(*, chat_id: int, user: User) -> None:
