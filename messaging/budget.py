@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any, cast
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -99,7 +100,8 @@ def _spend_counts(key: str, previous_key: str, *, timeout: int) -> tuple[int, in
         cache.add(key, 0, timeout=timeout)
         return cache.incr(key), cache.get(previous_key, 0)
     current = backend.make_and_validate_key(key)
-    client = backend._cache.get_client(current, write=True)
+    # RedisCache's client (Django's RedisCacheClient, undeclared in django-stubs) gives the redis-py client.
+    client = cast(Any, backend)._cache.get_client(current, write=True)
     pipe = client.pipeline(transaction=False)
     pipe.incr(current)
     # Every spend sets the expiry again, so no counter is ever left without one.

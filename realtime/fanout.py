@@ -24,10 +24,14 @@ class Fanout:
         self.written = 0  # sockets the prepared frame was written to
         self._wire_frame: bytes | None = None
 
-    def wire_frame(self) -> bytes:
-        """The message's client frame, framed for the wire (built once, by the first socket that asks)."""
+    def wire_frame(self) -> bytes | None:
+        """The message's client frame, framed for the wire (built once, by the first socket that asks);
+        None for a message without its encoded frame (from a process that does not add it)."""
         if self._wire_frame is None:
-            self._wire_frame = prepare(self.message["frame"])
+            text = self.message.get("frame")
+            if not isinstance(text, str):
+                return None
+            self._wire_frame = prepare(text)
         return self._wire_frame
 
     def finish(self) -> None:

@@ -17,6 +17,7 @@ the same step that takes the message off the queue). The rest is queued as befor
 """
 
 import asyncio
+import logging
 from typing import Any, Protocol
 
 from channels_redis.pubsub import (
@@ -27,6 +28,8 @@ from channels_redis.pubsub import (
 )
 
 from realtime.fanout import Fanout
+
+logger = logging.getLogger(__name__)
 
 
 class _Decoded(dict[str, Any]):
@@ -68,8 +71,13 @@ class _DecodeOnceShard(RedisSingleShardConnection):
             if receiver is not None and queue.empty():
                 if fanout is None:
                     fanout = Fanout(decoded)
-                if receiver.deliver_now(fanout):
-                    continue
+                try:
+                    if receiver.deliver_now(fanout):
+                        continue
+                except Exception:
+                    # A bug here must not stop this process's deliveries (channels-redis's receive loop
+                    # would drop the rest of the group and pause): the queue still has it.
+                    logger.exception("local fan-out failed for %s; queued instead", channel_name)
             queue.put_nowait(decoded)
         if fanout is not None:
             fanout.finish()

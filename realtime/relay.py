@@ -95,10 +95,11 @@ class EventRelay:
         chat_id = fanout.chat_id
         if chat_id not in self.chat_ids:
             return False
+        frame = fanout.wire_frame()
+        if frame is None:
+            return False
         wire = self.wire
-        if self.delivery.offer_now(
-            chat_id, message["payload"]["seq"], lambda: wire.write(fanout.wire_frame())
-        ):
+        if self.delivery.offer_now(chat_id, message["payload"]["seq"], lambda: wire.write(frame)):
             fanout.written += 1
             return True
         return False

@@ -17,8 +17,12 @@ from prometheus_client import REGISTRY
 
 from accounts.tests.factories import UserFactory
 from chats import services as chat_services
+from messaging.payloads import message_payload
 from messaging.services import message_edit, message_send
+from realtime.events import layer_message
+from realtime.groups import chat_group
 from realtime.layer import DecodeOncePubSubChannelLayer
+from realtime.protocol import ServerEvent
 from realtime.routing import websocket_application
 from realtime.tests import wsclient
 from realtime.wire import SCOPE_EXTENSION, prepare
@@ -47,9 +51,12 @@ class QueueWire:
     def __init__(self) -> None:
         self.output: asyncio.Queue[dict[str, Any]] | None = None
         self.accepting = True
+        self.broken = False  # raises, as a bug in the fan-out would
         self.written: list[str] = []
 
     def write(self, frame: bytes) -> bool:
+        if self.broken:
+            raise RuntimeError("wire broke")
         if not self.accepting or self.output is None:
             return False
         text = unframe(frame)
@@ -231,3 +238,36 @@ async def test_prepare_frames_every_length_as_autobahn_does(size):
     assert unframe(frame) == text
     header = 2 if size < 126 else 4 if size < 65536 else 10
     assert len(frame) == header + size
+
+
+async def test_a_failing_fan_out_loses_nothing_the_queue_delivers_it(caplog):
+    chat, users = await room(2)
+    socket, wire = await open_with_wire(users[1])
+    await settle([(socket, wire)])
+    wire.broken = True
+    for i in range(3):
+        await send(chat, users[0], f"m{i}")
+    assert await new_message_seqs(socket, 3) == [1, 2, 3]
+    assert "local fan-out failed" in caplog.text
+    wire.broken = False
+    await send(chat, users[0], "m3")
+    assert await new_message_seqs(socket, 1) == [4]
+    assert len(wire.written) == 1
+    await socket.close()
+
+
+async def test_a_group_message_without_its_encoded_frame_takes_the_queue():
+    # As an older process would publish it during a rolling deploy.
+    chat, users = await room(2)
+    socket, wire = await open_with_wire(users[1])
+    await settle([(socket, wire)])
+    message = await send(chat, users[0], "old style")
+    assert await new_message_seqs(socket, 1) == [1]
+    old_style = layer_message(
+        chat_group(chat.pk), ServerEvent.NEW_MESSAGE, {**message_payload(message), "seq": 2}
+    )
+    del old_style["frame"]
+    await get_channel_layer().group_send(chat_group(chat.pk), old_style)
+    assert await new_message_seqs(socket, 1) == [2]
+    assert len(wire.written) == 1  # the first, through the wire; the second through the queue
+    await socket.close()
