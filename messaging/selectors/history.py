@@ -4,7 +4,10 @@ Every query here is a range scan of the unique (chat_id, seq) index: the newest 
 backwards from the end, before_seq from a point backwards, after_seq from a point forwards.
 """
 
-from django.db.models import QuerySet
+import functools
+from typing import Any
+
+from django.db import connection
 
 from accounts.models import User
 from chatproject.fields import BIGINT_MAX
@@ -21,11 +24,6 @@ MAX_PAGE_SIZE = 100
 def clamp_limit(limit: int, maximum: int = MAX_PAGE_SIZE) -> int:
     """Page sizes over `maximum` (MAX_PAGE_SIZE) shrink to it; below 1 grow to 1."""
     return max(1, min(limit, maximum))
-
-
-def _in_chat(chat_id: int) -> QuerySet[Message]:
-    # Deleted messages stay as tombstones (deleted: true, empty content), so seqs stay gap-free.
-    return Message.objects.filter(chat_id=chat_id)
 
 
 def message_history(
@@ -51,16 +49,61 @@ def message_history(
     """
     member_check(chat_id=chat_id, user=user)
     limit = clamp_limit(limit, max_limit)
-    messages = _in_chat(chat_id)
+    # Deleted messages stay as tombstones (deleted: true, empty content), so seqs stay gap-free.
+    where, params = ["chat_id = %s"], [chat_id]
     if before_seq is not None:
-        messages = messages.filter(seq__lt=min(before_seq, BIGINT_MAX))
+        where.append("seq < %s")
+        params.append(min(before_seq, BIGINT_MAX))
     if after_seq is not None:
-        messages = messages.filter(seq__gt=min(after_seq, BIGINT_MAX))
-    ordered = messages.order_by("seq" if after_seq is not None else "-seq")
+        where.append("seq > %s")
+        params.append(min(after_seq, BIGINT_MAX))
     offset = min(max(offset, 0), BIGINT_MAX - limit)
-    page = list(ordered[offset : offset + limit])
+    order = "seq" if after_seq is not None else "seq DESC"
+    page = _page(
+        f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s OFFSET %s", [*params, limit, offset]
+    )
     messages_load_details(page, viewer=user if mark_mine else None)
     return page
+
+
+# A page as one plain statement, its rows made into Message instances the way the ORM does it
+# (Model.from_db): the queryset's build and compile cost more than the query itself, about 1 ms of
+# a 50-message page (py-spy over bench.rest_cpu). The same rows, the same (chat_id, seq) index scan.
+_FIELDS = [field.attname for field in Message._meta.concrete_fields]
+_SELECT = (
+    f"SELECT {', '.join(field.column for field in Message._meta.concrete_fields)} "  # noqa: S608 - names only
+    f"FROM {Message._meta.db_table}"
+)
+
+
+def _page(sql: str, params: list[int]) -> list[Message]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converters = _converters(connection.vendor)
+    if converters:  # SQLite's datetimes and booleans; PostgreSQL's columns need none
+        rows = [_converted(row, converters) for row in rows]
+    return [Message.from_db(connection.alias, _FIELDS, row) for row in rows]
+
+
+@functools.cache
+def _converters(vendor: str) -> list[tuple[int, Any, list[Any]]]:
+    """Per column, the converters the ORM's compiler would apply to it (backend's, then the field's)."""
+    found = []
+    for index, field in enumerate(Message._meta.concrete_fields):
+        column = field.get_col(Message._meta.db_table)
+        each = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if each:
+            found.append((index, column, each))
+    return found
+
+
+def _converted(row: tuple[Any, ...], converters: list[tuple[int, Any, list[Any]]]) -> tuple[Any, ...]:
+    values = list(row)
+    for index, column, each in converters:
+        for convert in each:
+            values[index] = convert(values[index], column, connection)
+    return tuple(values)
 
 
 def messages_after(

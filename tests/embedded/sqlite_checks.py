@@ -44,6 +44,8 @@ def test_send_and_history_over_rest(user, bob):
 
     assert sent.status_code == 200, sent.json()
     assert [m["content"] for m in history.json()["messages"]] == ["hello"]
+    # The page is read with plain SQL and SQLite's converters (datetimes, booleans): the same payload.
+    assert history.json()["messages"] == [sent.json()]
 
 
 def test_a_banned_user_cannot_send(user, bob):
