@@ -97,7 +97,7 @@ def frame_sent(frame_type: str, count: int = 1) -> None:
 
 def frames_fanned_out(frame_type: str, count: int) -> None:
     """The local fan-out wrote `count` frames of `frame_type`, one per socket (realtime.fanout)."""
-    _SENT.get(frame_type, _SENT_OTHER).inc(count)
+    frame_sent(frame_type, count)
     FRAMES_FANNED_OUT.inc(count)
 
 

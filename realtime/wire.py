@@ -46,15 +46,18 @@ class SocketWire:
         ):
             return False
         transport = protocol.transport
-        if transport is None or unsent_bytes(transport) + len(frame) > chat_settings.WS_MAX_BUFFERED_BYTES:
+        if transport is None:
             return False
-        _send_now(transport, frame)
+        unsent = unsent_bytes(transport)
+        if unsent + len(frame) > chat_settings.WS_MAX_BUFFERED_BYTES:
+            return False
+        _send_now(transport, frame, unsent)
         protocol.trafficStats.outgoingOctetsWireLevel += len(frame)
         return True
 
 
-def _send_now(transport: Any, frame: bytes) -> None:
-    """transport.write(frame), sent at once when Twisted holds nothing unsent for the socket.
+def _send_now(transport: Any, frame: bytes, unsent: int) -> None:
+    """transport.write(frame), sent at once when Twisted holds nothing unsent (`unsent`) for the socket.
 
     Twisted's write() buffers and registers the socket with the event loop for writability, and the
     loop sends and unregisters it on its next turn: two epoll_ctl calls and two callbacks per frame,
@@ -66,7 +69,7 @@ def _send_now(transport: Any, frame: bytes) -> None:
         getattr(transport, "TLS", True) is False
         and transport.connected
         and not transport.disconnecting
-        and unsent_bytes(transport) == 0
+        and unsent == 0
     ):
         sent = transport.writeSomeData(frame)
         if isinstance(sent, int) and sent > 0:  # else 0 (would block) or a ConnectionLost, left to write()
