@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import usercache
+        from accounts import lifecycle, usercache
 
         usercache.connect_signals()
+        lifecycle.connect_signals()

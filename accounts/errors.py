@@ -51,6 +51,13 @@ class TokenNotYoursError(ForbiddenError):
     message = "refresh token belongs to another user"
 
 
+class CrossSiteCookieError(ForbiddenError):
+    """The refresh cookie was used without `X-Refresh-Cookie: 1`, or from another origin (CSRF)."""
+
+    code = "cross_site_cookie"
+    message = "refresh cookie refused: send X-Refresh-Cookie: 1 from this origin"
+
+
 class InvalidAccessTokenError(NotAuthenticatedError):
     """An access token that is malformed, expired, of the wrong type, or not the expected user's."""
 

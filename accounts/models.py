@@ -1,11 +1,17 @@
-"""The user model: email is the login, username a display name."""
+"""The user model: email is the login, username a display name.
+
+The rules that end a user's sessions live here, in save() and delete(), so that every path (the
+API, the admin's forms and actions, `manage.py changepassword`, ORM save() and delete()) obeys them:
+a new password hash ends every session (but the one named by change_password), deactivation ends all
+of them, and deletion erases the user's history first (accounts.lifecycle).
+"""
 
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import MinLengthValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -48,6 +54,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     credentials_generation = models.PositiveIntegerField(default=0)
     # The session that changed the password last: its tokens of earlier generations stay valid.
     credentials_session = models.CharField(max_length=32, blank=True, default="")
+    # Sessions ended one by one (logout, refresh-token reuse): {session id: unix time until which tokens
+    # of it may still be alive}. Kept on the row so the per-request user cache carries it (no query).
+    ended_sessions = models.JSONField(default=dict, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -65,3 +74,46 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    # Set while Django rehashes the same password (check_password), and by change_password().
+    _rehashing = False
+    _keep_session = ""
+
+    # --- the session rules (accounts.lifecycle does the side effects) ------------------------------
+
+    def change_password(self, raw_password: str, *, keep_session: str = "") -> None:
+        """set_password(), keeping the login session `keep_session` alive when saved (the API's own change)."""
+        self.set_password(raw_password)
+        self._keep_session = keep_session
+
+    def check_password(self, raw_password: str) -> bool:
+        """Django's check; its transparent rehash of the same password (a hasher upgrade) ends no session."""
+        self._rehashing = True
+        try:
+            return super().check_password(raw_password)
+        finally:
+            self._rehashing = False
+
+    async def acheck_password(self, raw_password: str) -> bool:
+        """As check_password."""
+        self._rehashing = True
+        try:
+            return await super().acheck_password(raw_password)
+        finally:
+            self._rehashing = False
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; a new password hash or a deactivation ends sessions (accounts.lifecycle), in one transaction."""
+        from accounts import lifecycle
+
+        if self.pk is None:
+            super().save(*args, **kwargs)
+            return
+        update_fields = kwargs.get("update_fields")
+        with transaction.atomic(using=kwargs.get("using")):
+            change = lifecycle.pending_change(self, update_fields)
+            if change.password and update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "credentials_generation", "credentials_session"}
+            super().save(*args, **kwargs)
+            lifecycle.apply_change(self, change)
+        self._keep_session = ""

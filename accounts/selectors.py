@@ -61,6 +61,27 @@ def user_lock_active(*, user_id: int) -> bool:
         return cursor.fetchone() is not None
 
 
+def users_lock_active(*, user_ids: list[int]) -> set[int]:
+    """Which of `user_ids` are active accounts, holding their rows (FOR KEY SHARE, in id order) until the
+    caller's transaction ends.
+
+    For writes that point rows at these users (a new membership): a deletion in progress (FOR UPDATE)
+    is waited for and its user then reads as gone, instead of the new row failing its foreign key at
+    commit; a later deletion waits for the caller. Lock user rows before chat rows, as sends do.
+    """
+    if not user_ids:
+        return set()
+    if connection.vendor != "postgresql":
+        return set(User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "id" FROM "{User._meta.db_table}" WHERE "id" = ANY(%s) AND "is_active" '  # noqa: S608
+            'ORDER BY "id" FOR KEY SHARE',
+            [sorted(set(user_ids))],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 USER_SEARCH_MIN_LENGTH = 3
 USER_SEARCH_LIMIT = 20
 

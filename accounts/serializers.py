@@ -89,8 +89,24 @@ class UserSerializer(serializers.Serializer[Any]):
     email = serializers.EmailField()
 
 
+class RefreshTokenBodySerializer(serializers.Serializer[Any]):
+    """POST /api/refresh and /api/logout body as documented: the web client's cookie may stand in for it."""
+
+    # Documented as required: that is the contract of every client but the web page, whose cookie
+    # (sent with `X-Refresh-Cookie: 1`) stands in for it; a body without it and no cookie is a 400.
+    refresh_token = serializers.CharField(
+        max_length=4096,
+        help_text="The refresh token. The web client sends `X-Refresh-Cookie: 1` and no body instead: its "
+        "HttpOnly cookie carries the token.",
+    )
+
+
 class TokenPairSerializer(serializers.Serializer[Any]):
     """An access and refresh token (documentation only)."""
 
     access_token = serializers.CharField()
-    refresh_token = serializers.CharField()
+    refresh_token = serializers.CharField(
+        required=False,
+        help_text="Always here, unless the request said `X-Refresh-Cookie: 1`: the refresh token is then "
+        "in HttpOnly cookies only, where page scripts cannot read it.",
+    )

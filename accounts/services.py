@@ -6,7 +6,6 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -31,6 +30,8 @@ from accounts.sessions import (
     SESSION_CLAIM,
     Session,
     new_session_id,
+    refresh_tokens_revoke,
+    session_end,
     session_is_current,
     token_session,
 )
@@ -125,56 +126,76 @@ def user_login(*, email: str, password: str) -> TokenPair:
     return _issue_tokens(user)
 
 
-def _parse_refresh(raw: str) -> RefreshToken:
-    try:
-        return RefreshToken(raw)  # type: ignore[arg-type]  # verifies signature, expiry, type, blacklist
-    except TokenError:
-        raise InvalidRefreshTokenError() from None
+def token_refresh(*, refresh_token: str) -> TokenPair:
+    """Rotate a refresh token: blacklist it and issue a new pair of the same session.
+
+    A token of the session that was already rotated away (or revoked) is reuse: someone else may
+    hold a copy of the chain, so the whole session ends (accounts.sessions.session_end: its access
+    tokens are refused, its refresh tokens blacklisted, its sockets close with 4410) and the request
+    is refused. That ending commits on its own transaction, before the refusal is raised.
+    Raises InvalidRefreshTokenError, AccountDisabledError.
+    """
+    pair = _token_rotate(refresh_token=refresh_token)
+    if pair is None:
+        raise InvalidRefreshTokenError()
+    return pair
 
 
 @transaction.atomic
-def token_refresh(*, refresh_token: str) -> TokenPair:
-    """Rotate a refresh token: blacklist it and issue a new pair.
+def _token_rotate(*, refresh_token: str) -> TokenPair | None:
+    """token_refresh's transaction: the new pair, or None when reuse ended the session.
 
-    Locks the user row, then the token's OutstandingToken row: two concurrent refreshes of one token
-    yield one new pair, and a refresh racing user_deactivate (which takes the same user lock) either
-    finishes first, so its new token is blacklisted by the ban, or sees the user inactive.
-    Raises InvalidRefreshTokenError, AccountDisabledError.
+    Locks the user row, then the token's OutstandingToken row: of two concurrent refreshes of one
+    token, one rotates it and the other is reuse. A refresh racing user_deactivate (which takes the
+    same user lock) either finishes first, so its new token is blacklisted by the ban, or sees the
+    user inactive.
     """
-    token = _parse_refresh(refresh_token)
+    try:
+        token = _RefreshIgnoringBlacklist(refresh_token)  # type: ignore[arg-type]
+    except TokenError:
+        raise InvalidRefreshTokenError() from None
     user_id = token_user_id(token.payload)
     if user_id is None:
         raise InvalidRefreshTokenError()
     user = User.objects.select_for_update().filter(pk=user_id).first()
     if user is None:
         raise InvalidRefreshTokenError()
-    if not user.is_active:
-        raise AccountDisabledError()
-    session = token_session(token.payload)
-    if not session_is_current(user=user, session=session):
-        raise InvalidRefreshTokenError()
     outstanding = (
         OutstandingToken.objects.select_for_update().filter(jti=token.payload[jwt_settings.JTI_CLAIM]).first()
     )
     if outstanding is None:
         raise InvalidRefreshTokenError()
-    _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
-    if not created:
+    revoked = BlacklistedToken.objects.filter(token=outstanding).exists()
+    if not user.is_active:
+        # A revoked token is refused as such; a live one learns why it cannot be used.
+        raise InvalidRefreshTokenError() if revoked else AccountDisabledError()
+    session = token_session(token.payload)
+    if not session_is_current(user=user, session=session):
         raise InvalidRefreshTokenError()
+    if revoked:
+        if not session.id:
+            raise InvalidRefreshTokenError()  # a token from before sessions: nothing more to end
+        session_end(user=user, session_id=session.id)
+        return None
+    BlacklistedToken.objects.create(token=outstanding)
     return _issue_tokens(user, session_id=session.id)
 
 
 class _RefreshIgnoringBlacklist(RefreshToken):
-    """Full signature, expiry and type checks, but a revoked token still parses (logout is idempotent)."""
+    """Full signature, expiry and type checks, but a revoked token still parses (reuse detection, and
+    logout is idempotent)."""
 
     def check_blacklist(self) -> None:
-        """Skip: revoking twice is not an error."""
+        """Skip: the callers decide what a blacklisted token means."""
 
 
 @transaction.atomic
 def token_revoke(*, user: User, refresh_token: str) -> None:
-    """Log out: blacklist one of the user's refresh tokens (already revoked is fine).
+    """Log out: end the refresh token's session (already ended is fine).
 
+    Its refresh tokens are blacklisted and its access tokens refused from now on, its sockets close
+    with 4410 once committed (accounts.sessions.session_end); the user's other sessions go on. A
+    token issued before sessions existed is blacklisted alone.
     Raises InvalidRefreshTokenError (malformed or expired), TokenNotYoursError.
     """
     try:
@@ -187,29 +208,12 @@ def token_revoke(*, user: User, refresh_token: str) -> None:
     if outstanding is None:
         raise InvalidRefreshTokenError()
     BlacklistedToken.objects.get_or_create(token=outstanding)
-
-
-def _blacklist_all(user: User, *, keep_session: str = "") -> int:
-    """Blacklist the user's live refresh tokens, except those of the session `keep_session` (if any)."""
-    pending = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
-        blacklistedtoken__isnull=False
-    )
-    rows = [
-        BlacklistedToken(token=token)
-        for token in pending
-        if not keep_session or _stored_session(token) != keep_session
-    ]
-    BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
-
-
-def _stored_session(token: OutstandingToken) -> str:
-    """The session id in a recorded refresh token's text (we signed it; only the claim is read)."""
-    try:
-        claims = RefreshToken(token.token, verify=False).payload  # type: ignore[arg-type]
-    except TokenError:
-        return ""
-    return token_session(claims).id
+    session = token_session(token.payload)
+    if not session.id:
+        return
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is not None and session.id not in locked.ended_sessions:
+        session_end(user=locked, session_id=session.id)
 
 
 @transaction.atomic
@@ -217,10 +221,11 @@ def user_password_change(*, user: User, old_password: str, new_password: str, se
     """Change the password and end every other login session of the user; `session` (the caller's) stays.
 
     Locks the user row (a concurrent refresh, ban or second change waits), checks the old password and
-    the validators, moves the credentials generation on and records `session` as the one that stays
-    valid (accounts.sessions), blacklists the refresh tokens of every other session, and once committed
-    broadcasts `sessions_revoked`: the user's sockets of other sessions close with 4410. A caller whose
-    token has no session (issued before sessions existed) keeps nothing, its own socket and tokens included.
+    the validators, and saves the new password through User.change_password: the model's rule
+    (accounts.lifecycle) moves the credentials generation on, records `session` as the one that stays
+    valid, blacklists the refresh tokens of every other session and, once committed, broadcasts
+    `sessions_revoked`: the user's sockets of other sessions close with 4410. A caller whose token has
+    no session (issued before sessions existed) keeps nothing, its own socket and tokens included.
     Raises InvalidAccessTokenError (another session's change ended this one meanwhile),
     WrongOldPasswordError, InvalidError (a new password the validators refuse).
     """
@@ -230,13 +235,8 @@ def user_password_change(*, user: User, old_password: str, new_password: str, se
     if not user.check_password(old_password):
         raise WrongOldPasswordError()
     _validate_new_password(new_password, user=user, field="new_password")
-    user.set_password(new_password)
-    user.credentials_generation += 1
-    user.credentials_session = session.id
-    user.save(update_fields=["password", "credentials_generation", "credentials_session"])
-    _blacklist_all(user, keep_session=session.id)
-    payload = {"user_id": user.pk, "keep_session": session.id}
-    broadcast_on_commit(user_group(user.pk), ServerEvent.SESSIONS_REVOKED, payload)
+    user.change_password(new_password, keep_session=session.id)
+    user.save(update_fields=["password"])
 
 
 @transaction.atomic
@@ -257,9 +257,7 @@ def user_deactivate(*, user: User) -> User:
     """
     user = User.objects.select_for_update().get(pk=user.pk)
     user.is_active = False
-    user.save(update_fields=["is_active"])
-    _blacklist_all(user)
-    broadcast_on_commit(user_group(user.pk), ServerEvent.ACCOUNT_DISABLED, {"user_id": user.pk})
+    user.save(update_fields=["is_active"])  # the model's rule ends the sessions (accounts.lifecycle)
     return user
 
 
@@ -276,15 +274,25 @@ def user_reactivate(*, user: User) -> User:
 def user_delete(*, user: User) -> None:
     """Delete an account without rewriting anyone else's history; one transaction.
 
+    The deletion itself does the work, whatever path deletes the user (this service, the admin,
+    Model.delete() or QuerySet.delete() in a shell): a pre_delete receiver (accounts.lifecycle) runs
+    user_erase first. Deleting a user that is already gone (a concurrent or repeated delete) does nothing.
+    """
+    User.objects.filter(pk=user.pk).delete()
+
+
+def user_erase(*, user: User) -> None:
+    """Everything a deletion of `user` does before the row goes; in the deleting transaction.
+
     Locks the user row (FOR UPDATE: writes of the user in flight commit first, later ones are
     refused), then: every message of the user becomes a tombstone with `sender_id` null, its seq kept
     (messaging.services.messages_erase_for_deleted_user); their reactions are taken back; they leave
     every group chat as if they had left (ownership is handed over, `member_removed` broadcast);
-    their refresh tokens are blacklisted; the row is deleted, cascading to their remaining private
+    their refresh tokens are blacklisted. The row's deletion then cascades to their remaining private
     chat memberships, unsent uploads (files once committed) and WebSocket tickets. Private chats stay,
     with the other member and the tombstones. Access tokens stop at once (the user is gone), and
-    `account_disabled` closes every open socket of the user with 4403 once committed. Deleting a user
-    that is already gone (a concurrent or repeated delete) does nothing.
+    `account_disabled` closes every open socket of the user with 4403 once committed. A user already
+    gone is left alone.
     """
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
     if locked is None:
@@ -302,7 +310,5 @@ def user_delete(*, user: User) -> None:
     groups = ChatMember.objects.filter(user=user, chat__type=Chat.Type.GROUP)
     for chat_id in sorted(groups.values_list("chat_id", flat=True)):
         member_remove(chat_id=chat_id, actor=user, user_id=user.pk)
-    _blacklist_all(user)
-    user_id = user.pk
-    user.delete()
-    broadcast_on_commit(user_group(user_id), ServerEvent.ACCOUNT_DISABLED, {"user_id": user_id})
+    refresh_tokens_revoke(user)
+    broadcast_on_commit(user_group(user.pk), ServerEvent.ACCOUNT_DISABLED, {"user_id": user.pk})

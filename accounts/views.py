@@ -8,14 +8,21 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import selectors, services
+from accounts import cookies, selectors, services
 from accounts.authentication import authenticated_user
-from accounts.errors import WrongOldPasswordError
+from accounts.errors import (
+    AccountDisabledError,
+    CrossSiteCookieError,
+    InvalidRefreshTokenError,
+    TokenNotYoursError,
+    WrongOldPasswordError,
+)
 from accounts.payloads import user_payload, user_public_payload
 from accounts.serializers import (
     LoginSerializer,
     MeUpdateSerializer,
     PasswordChangeSerializer,
+    RefreshTokenBodySerializer,
     RefreshTokenSerializer,
     RegisterSerializer,
     TokenPairSerializer,
@@ -29,7 +36,7 @@ from accounts.throttles import (
     RegisterThrottle,
     UserSearchThrottle,
 )
-from chatproject.errors import error_body
+from chatproject.errors import DomainError, error_body
 from chatproject.fields import BIGINT_MAX
 from chatproject.schema import INVALID_JSON, THROTTLED, UNAUTHORIZED, ErrorSerializer, error_response
 
@@ -41,13 +48,77 @@ TOKENS_EXAMPLE = OpenApiExample(
     value={"access_token": "eyJhbGciOiJIUzI1NiIs...", "refresh_token": "eyJhbGciOiJIUzI1NiIs..."},
     response_only=True,
 )
-INVALID_REFRESH = error_response(
-    "Malformed, expired, blacklisted or non-refresh token.", "invalid refresh token", "invalid_refresh_token"
+ACCESS_ONLY_EXAMPLE = OpenApiExample(
+    "web client (X-Refresh-Cookie: 1)", value={"access_token": "eyJhbGciOiJIUzI1NiIs..."}, response_only=True
 )
+INVALID_REFRESH = error_response(
+    "Malformed, expired, blacklisted or non-refresh token; with `X-Refresh-Cookie: 1`, also no cookie "
+    "(not logged in). A refused cookie is cleared.",
+    "invalid refresh token",
+    "invalid_refresh_token",
+)
+CROSS_SITE_EXAMPLE = OpenApiExample(
+    "cross_site_cookie", value=CrossSiteCookieError().as_dict(), response_only=True
+)
+DISABLED_EXAMPLE = OpenApiExample(
+    "account_disabled", value=AccountDisabledError().as_dict(), response_only=True
+)
+COOKIE_OPT_IN = OpenApiParameter(
+    cookies.OPT_IN_HEADER,
+    {"type": "string", "enum": ["1"]},
+    OpenApiParameter.HEADER,
+    description="The web client's opt-in: the refresh token is set in HttpOnly, SameSite=Strict cookies "
+    "(Secure under HTTPS), one scoped to `/api/refresh` and one to `/api/logout`, and left out of the "
+    "body. Only from this server's origin (`Origin`), else 403 `cross_site_cookie`. Other clients omit it "
+    "and keep the tokens in the body.",
+)
+LOGOUT_OPT_IN = OpenApiParameter(
+    cookies.OPT_IN_HEADER,
+    {"type": "string", "enum": ["1"]},
+    OpenApiParameter.HEADER,
+    description="The web client's: the refresh token is read from its cookie when the body has none, and "
+    "the answer clears both cookies. Only from this server's origin (`Origin`), else 403 `cross_site_cookie`.",
+)
+SET_COOKIES = OpenApiParameter(
+    "Set-Cookie",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description=f"With `{cookies.OPT_IN_HEADER}: 1` only: `{cookies.REFRESH_COOKIE}=...; HttpOnly; "
+    f"SameSite=Strict; Path=/api/refresh` and `{cookies.LOGOUT_COOKIE}=...; Path=/api/logout` (the same token).",
+)
+
+
+def _cookie_parameter(name: str, path: str) -> OpenApiParameter:
+    """The OpenAPI declaration of one of the web client's refresh cookies."""
+    return OpenApiParameter(
+        name,
+        str,
+        OpenApiParameter.COOKIE,
+        description=f"The web client's refresh token (HttpOnly, Path={path}), read when the body has no "
+        f"`refresh_token`; honoured only with `{cookies.OPT_IN_HEADER}: 1` from this origin (CSRF), "
+        "else 403 `cross_site_cookie`.",
+    )
 
 
 def _tokens(pair: services.TokenPair) -> dict[str, str]:
     return {"access_token": pair.access_token, "refresh_token": pair.refresh_token}
+
+
+def _tokens_response(request: Request, pair: services.TokenPair, *, as_cookie: bool) -> Response:
+    """The seed's {access_token, refresh_token}; for the web client, the refresh token in its cookies."""
+    if not as_cookie:
+        return Response(_tokens(pair))
+    response = Response({"access_token": pair.access_token})
+    cookies.set_refresh_cookies(response, request, pair.refresh_token)
+    return response
+
+
+def _cookie_refused(error: DomainError) -> Response:
+    """`error`'s answer, clearing the cookie that held a token the server no longer honours."""
+    response = Response(error.as_dict(), status=error.status_code, headers=error.headers)
+    cookies.clear_refresh_cookies(response)
+    return response
 
 
 @extend_schema(
@@ -85,13 +156,18 @@ def register(request: Request) -> Response:
     auth=[],
     request=LoginSerializer,
     responses={
-        200: OpenApiResponse(TokenPairSerializer, examples=[TOKENS_EXAMPLE]),
+        200: OpenApiResponse(TokenPairSerializer, examples=[TOKENS_EXAMPLE, ACCESS_ONLY_EXAMPLE]),
         400: INVALID_JSON,
         401: error_response("Wrong password.", "invalid password", "invalid_password"),
-        403: error_response("The account was deactivated.", "account disabled", "account_disabled"),
+        403: OpenApiResponse(
+            ErrorSerializer,
+            description="The account was deactivated, or the cookie was asked for from another origin.",
+            examples=[DISABLED_EXAMPLE, CROSS_SITE_EXAMPLE],
+        ),
         404: error_response("No account has this email.", "user not found", "user_not_found"),
         429: THROTTLED,
     },
+    parameters=[COOKIE_OPT_IN, SET_COOKIES],
     examples=[
         OpenApiExample(
             "login",
@@ -105,25 +181,36 @@ def register(request: Request) -> Response:
 @permission_classes([])
 @throttle_classes([LoginThrottle])
 def login(request: Request) -> Response:
-    """Exchange email and password for {access_token, refresh_token}."""
+    """Exchange email and password for {access_token, refresh_token} (the web client's refresh token in cookies).
+
+    Raises CrossSiteCookieError.
+    """
+    as_cookie = cookies.cookie_requested(request)
     data = LoginSerializer(data=request.data)
     data.is_valid(raise_exception=True)
-    return Response(_tokens(services.user_login(**data.validated_data)))
+    return _tokens_response(request, services.user_login(**data.validated_data), as_cookie=as_cookie)
 
 
 @extend_schema(
     operation_id="refresh",
     auth=[],
-    request=RefreshTokenSerializer,
+    request=RefreshTokenBodySerializer,
     responses={
-        200: OpenApiResponse(TokenPairSerializer, examples=[TOKENS_EXAMPLE]),
+        200: OpenApiResponse(TokenPairSerializer, examples=[TOKENS_EXAMPLE, ACCESS_ONLY_EXAMPLE]),
         400: INVALID_JSON,
         401: INVALID_REFRESH,
-        403: error_response("The account was deactivated.", "account disabled", "account_disabled"),
+        403: OpenApiResponse(
+            ErrorSerializer,
+            description="The account was deactivated, or the cookie came without `X-Refresh-Cookie: 1` "
+            "or from another origin (CSRF).",
+            examples=[DISABLED_EXAMPLE, CROSS_SITE_EXAMPLE],
+        ),
         429: THROTTLED,
     },
+    parameters=[COOKIE_OPT_IN, _cookie_parameter(cookies.REFRESH_COOKIE, "/api/refresh"), SET_COOKIES],
     examples=[
-        OpenApiExample("refresh", value={"refresh_token": "eyJhbGciOiJIUzI1NiIs..."}, request_only=True)
+        OpenApiExample("refresh", value={"refresh_token": "eyJhbGciOiJIUzI1NiIs..."}, request_only=True),
+        OpenApiExample("web client (cookie)", value={}, request_only=True),
     ],
 )
 @api_view(["POST"])
@@ -131,35 +218,69 @@ def login(request: Request) -> Response:
 @permission_classes([])
 @throttle_classes([RefreshThrottle])
 def refresh(request: Request) -> Response:
-    """Rotate a refresh token: the old one is blacklisted, a new pair returned."""
-    data = RefreshTokenSerializer(data=request.data)
+    """Rotate a refresh token (the body's, or the web client's cookie): the old one is blacklisted, a new pair returned.
+
+    Raises CrossSiteCookieError, InvalidRefreshTokenError, AccountDisabledError.
+    """
+    raw, from_cookie = cookies.refresh_token_input(request, cookie=cookies.REFRESH_COOKIE)
+    as_cookie = from_cookie or cookies.cookie_requested(request)
+    data = RefreshTokenSerializer(data=raw)
     data.is_valid(raise_exception=True)
-    return Response(_tokens(services.token_refresh(**data.validated_data)))
+    try:
+        pair = services.token_refresh(**data.validated_data)
+    except (InvalidRefreshTokenError, AccountDisabledError) as error:
+        if not from_cookie:
+            raise
+        return _cookie_refused(error)
+    return _tokens_response(request, pair, as_cookie=as_cookie)
 
 
 @extend_schema(
     operation_id="logout",
-    request=RefreshTokenSerializer,
+    request=RefreshTokenBodySerializer,
     responses={
-        204: OpenApiResponse(description="The refresh token no longer works."),
+        204: OpenApiResponse(
+            description="The refresh token no longer works; the web client's cookies are cleared."
+        ),
         400: INVALID_JSON,
         401: UNAUTHORIZED,
-        403: error_response(
-            "The token is another user's.", "refresh token belongs to another user", "token_not_yours"
+        403: OpenApiResponse(
+            ErrorSerializer,
+            description="The token is another user's, or the cookie came without `X-Refresh-Cookie: 1` "
+            "or from another origin (CSRF).",
+            examples=[
+                OpenApiExample("token_not_yours", value=TokenNotYoursError().as_dict(), response_only=True),
+                CROSS_SITE_EXAMPLE,
+            ],
         ),
     },
+    parameters=[LOGOUT_OPT_IN, _cookie_parameter(cookies.LOGOUT_COOKIE, "/api/logout")],
     examples=[
-        OpenApiExample("logout", value={"refresh_token": "eyJhbGciOiJIUzI1NiIs..."}, request_only=True)
+        OpenApiExample("logout", value={"refresh_token": "eyJhbGciOiJIUzI1NiIs..."}, request_only=True),
+        OpenApiExample("web client (cookie)", value={}, request_only=True),
     ],
 )
 @api_view(["POST"])
 def logout(request: Request) -> Response:
-    """Revoke one of the caller's refresh tokens."""
-    data = RefreshTokenSerializer(data=request.data)
+    """Revoke one of the caller's refresh tokens (the body's, or the web client's cookie, then cleared).
+
+    Raises CrossSiteCookieError, InvalidRefreshTokenError, TokenNotYoursError.
+    """
+    raw, from_cookie = cookies.refresh_token_input(request, cookie=cookies.LOGOUT_COOKIE)
+    as_cookie = from_cookie or cookies.cookie_requested(request)
+    data = RefreshTokenSerializer(data=raw)
     data.is_valid(raise_exception=True)
     user = authenticated_user(request)
-    services.token_revoke(user=user, **data.validated_data)
-    return Response(status=status.HTTP_204_NO_CONTENT)
+    try:
+        services.token_revoke(user=user, **data.validated_data)
+    except InvalidRefreshTokenError as error:
+        if not from_cookie:
+            raise
+        return _cookie_refused(error)
+    response = Response(status=status.HTTP_204_NO_CONTENT)
+    if as_cookie:
+        cookies.clear_refresh_cookies(response)
+    return response
 
 
 @extend_schema(

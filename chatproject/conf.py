@@ -17,6 +17,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
+# A per-user budget's rate: "120/min" (s, sec, second, m, min, minute, h, hour, d, day).
+RATE_PATTERN = r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)"
+
 DEFAULTS: dict[str, Any] = {
     # --- messages and attachments ---
     # Longest message content, in characters.
@@ -25,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "ATTACHMENTS_PER_MESSAGE": 10,
     # Uploads no message carries are removed by the maintenance jobs after this long.
     "ATTACHMENT_UNSENT_MAX_AGE_HOURS": 24.0,
+    # Per user: reactions added and removed, over every transport and process (messaging.budget), as
+    # "<count>/<s|min|h|day>"; empty: no budget. Past it: 429 with Retry-After, or a rate_limited frame.
+    "THROTTLE_REACT": "300/min",
     # --- WebSocket ---
     # Origins a browser handshake may come from (patterns as in ALLOWED_HOSTS, or with a scheme);
     # None means ALLOWED_HOSTS. CORS_ALLOWED_ORIGINS are accepted too (realtime.security).
@@ -35,9 +41,13 @@ DEFAULTS: dict[str, Any] = {
     "WS_MAX_FRAME_BYTES": 64 * 1024,
     "WS_SEND_RATE_PER_SECOND": 20,
     # Every client frame counts against this per-socket token bucket, which saves up to WS_FRAME_BURST;
-    # frames over it are dropped with one `rate_limited` error a second.
+    # frames over it are not run: one naming a client_id gets a `rate_limited` error with it, the others
+    # share one such error a second (realtime.rates).
     "WS_FRAME_RATE_PER_SECOND": 30.0,
     "WS_FRAME_BURST": 60,
+    # Refused frames spend a bucket of their own, refilled at WS_FRAME_RATE_PER_SECOND: a frame refused
+    # while it is empty closes the socket with 1008, so a flood's answers stay bounded.
+    "WS_REFUSED_FRAME_BURST": 500,
     # Output a socket may have waiting for a client that is behind: past it the sender waits, and a client
     # that has not drained it back under the bound within WS_DRAIN_TIMEOUT_SECONDS is closed with 1008.
     "WS_MAX_BUFFERED_BYTES": 4 * 1024 * 1024,
@@ -59,6 +69,13 @@ DEFAULTS: dict[str, Any] = {
     # A handshake not decided within this long (a hung database or Redis) is accepted and closed with
     # 1013; keep it below Daphne's --websocket_connect_timeout (5 s), which answers nothing.
     "WS_HANDSHAKE_TIMEOUT_SECONDS": 3.0,
+    # Handshakes one process works on at once; one more is answered at once (accepted, an error frame
+    # `server_busy` with `retry_after`, then closed 1013) instead of waiting in a queue that times out
+    # whole under a reconnect storm (realtime.handshake).
+    "WS_MAX_HANDSHAKES_IN_PROGRESS": 64,
+    # Events a socket may have queued, not yet sent, before it counts as fallen behind its chats: it is
+    # then closed with 1013, and its client reconnects and resumes from the database (realtime.layer).
+    "WS_MAX_QUEUED_EVENTS": 2000,
     # How often each process pings Redis; on failure its sockets close with 1013.
     "WS_LAYER_CHECK_SECONDS": 2.0,
     # --- broadcasts (realtime.events) ---
@@ -90,12 +107,14 @@ class ChatSettings:
     ATTACHMENT_MAX_BYTES: int
     ATTACHMENTS_PER_MESSAGE: int
     ATTACHMENT_UNSENT_MAX_AGE_HOURS: float
+    THROTTLE_REACT: str
     WS_ALLOWED_ORIGINS: list[str] | None
     WS_TICKET_SECONDS: int
     WS_MAX_FRAME_BYTES: int
     WS_SEND_RATE_PER_SECOND: int
     WS_FRAME_RATE_PER_SECOND: float
     WS_FRAME_BURST: int
+    WS_REFUSED_FRAME_BURST: int
     WS_MAX_BUFFERED_BYTES: int
     WS_DRAIN_TIMEOUT_SECONDS: float
     HTTP_MAX_BUFFERED_BYTES: int
@@ -106,6 +125,8 @@ class ChatSettings:
     WS_REORDER_WAIT_SECONDS: float
     WS_RESUME_WAIT_SECONDS: float
     WS_HANDSHAKE_TIMEOUT_SECONDS: float
+    WS_MAX_HANDSHAKES_IN_PROGRESS: int
+    WS_MAX_QUEUED_EVENTS: int
     WS_LAYER_CHECK_SECONDS: float
     BROADCAST_TIMEOUT_SECONDS: float
     BROADCAST_QUEUE_SIZE: int

@@ -53,6 +53,11 @@ OTHER_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("invalid_payload", (WS,), "A frame's `payload` is missing or its fields are wrong."),
     ErrorCode("rate_limited", (WS,), "More frames than the socket's rates, or the send budget spent."),
     ErrorCode("service_unavailable", (WS,), "The database is unreachable while a command ran."),
+    ErrorCode(
+        "server_busy",
+        (WS,),
+        "A handshake past WS_MAX_HANDSHAKES_IN_PROGRESS: sent before the 1013 close, with `retry_after`.",
+    ),
     ErrorCode("not_chat_member", (WS,), "A `typing` or `resume` for a chat the socket does not follow."),
     ErrorCode(
         "error",

@@ -29,11 +29,11 @@ CLOSE_REASONS = {
     1000: "normal closure",
     1001: "going away",
     1006: "connection lost without a close frame",
-    1008: "client not reading (output over WS_MAX_BUFFERED_BYTES)",
+    1008: "policy violation (client not reading its output, or flooding frames)",
     1009: "frame too big",
     1011: "server error",
     1012: "service restart",
-    1013: "try again later (channel layer or database unavailable)",
+    1013: "try again later (channel layer or database unavailable, server busy, or the socket fell behind)",
     4401: "unauthenticated or credentials expired",
     4403: "account disabled",
     4429: "too many sockets for this user",
@@ -65,6 +65,30 @@ LAYER_ERRORS = Counter(
 )
 RESUMES = Counter("chat_websocket_resumes", "`resume` commands run.")
 REPLAYED = Counter("chat_websocket_replayed_messages", "Messages replayed to sockets by `resume`.")
+FRAMES_DROPPED = Counter(
+    "chat_websocket_frames_dropped",
+    "Frames not sent because the client had already gone (a normal disconnect with frames in flight).",
+)
+FELL_BEHIND = Counter(
+    "chat_websocket_fell_behind",
+    "Sockets closed with 1013 because more than WS_MAX_QUEUED_EVENTS events waited for them.",
+)
+HANDSHAKES_SHED = Counter(
+    "chat_websocket_handshakes_shed",
+    "Handshakes answered at once with 1013 because WS_MAX_HANDSHAKES_IN_PROGRESS were in progress.",
+)
+CAUGHT_UP = Counter(
+    "chat_websocket_frames_caught_up",
+    "Frames a socket that fell behind wrote from its process's recent messages (realtime.relay), a part of "
+    "frames fanned out.",
+)
+GAP_FILLS = Counter(
+    "chat_websocket_gap_fills",
+    "Gaps in a chat's seqs a process filled from the database once for all its sockets (realtime.ordering).",
+)
+GAP_FILLED_MESSAGES = Counter(
+    "chat_websocket_gap_filled_messages", "Messages read from the database to fill those gaps."
+)
 THROTTLED = Counter(
     "chat_throttled", "Requests and frames refused for a rate limit, by transport.", ["transport"]
 )
@@ -140,6 +164,33 @@ def layer_error(kind: str) -> None:
 def resumed() -> None:
     """A socket ran `resume`."""
     RESUMES.inc()
+
+
+def frame_dropped() -> None:
+    """A frame was not sent: its client had gone."""
+    FRAMES_DROPPED.inc()
+
+
+def fell_behind() -> None:
+    """A socket was closed for falling behind its chats."""
+    FELL_BEHIND.inc()
+
+
+def handshake_shed() -> None:
+    """A handshake was answered with 1013 at once: too many in progress."""
+    HANDSHAKES_SHED.inc()
+
+
+def caught_up(count: int) -> None:
+    """A socket that fell behind wrote `count` frames from its process's recent messages."""
+    CAUGHT_UP.inc(count)
+
+
+def process_gap_filled(count: int) -> None:
+    """A process filled one gap of a chat from the database with `count` messages."""
+    GAP_FILLS.inc()
+    if count:
+        GAP_FILLED_MESSAGES.inc(count)
 
 
 def replayed(count: int) -> None:

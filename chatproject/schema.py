@@ -133,6 +133,18 @@ SEND_BUDGET_SPENT = OpenApiResponse(
         )
     ],
 )
+REACT_BUDGET_SPENT = OpenApiResponse(
+    RateLimitedSerializer,
+    description="The caller's reaction budget (THROTTLE_REACT, default 300/min: adds and removes together, "
+    "over every transport and process) is spent; try again after Retry-After seconds. Nothing changes.",
+    examples=[
+        OpenApiExample(
+            "rate_limited",
+            value=RateLimitedError(retry_after=12).as_dict(),
+            response_only=True,
+        )
+    ],
+)
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     OpenApiTypes.INT,

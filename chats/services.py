@@ -14,6 +14,7 @@ from django.db.models import Case, IntegerField, Value, When
 
 from accounts.errors import UserNotFoundError
 from accounts.models import User
+from accounts.selectors import users_lock_active
 from chatproject.fields import is_bigint_id
 from chats.access import MANAGER_ROLES, access_chat, access_chat_to_manage, access_membership
 from chats.errors import (
@@ -92,10 +93,20 @@ def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _require_active_users(user_ids: list[int], *, field: str) -> None:
-    """Raise UserNotFoundError naming every id in `field` that is not an active user."""
-    valid = [uid for uid in user_ids if is_bigint_id(uid)]
-    found = set(User.objects.filter(pk__in=valid, is_active=True).values_list("pk", flat=True))
+def _lock_active_users(user_ids: list[int]) -> set[int]:
+    """The ids in `user_ids` that are active users, their rows locked (accounts.selectors.users_lock_active)."""
+    return users_lock_active(user_ids=[uid for uid in user_ids if is_bigint_id(uid)])
+
+
+def _require_active_users(user_ids: list[int], *, field: str, found: set[int] | None = None) -> None:
+    """Raise UserNotFoundError naming every id in `field` that is not an active user.
+
+    `found` is what _lock_active_users returned, when the caller locked them earlier; else they are
+    locked now. A user being deleted meanwhile is waited for and then not found (404, not a 500 from
+    the new row's foreign key).
+    """
+    if found is None:
+        found = _lock_active_users(user_ids)
     missing = [uid for uid in user_ids if uid not in found]
     if missing:
         raise UserNotFoundError(
@@ -165,6 +176,9 @@ def member_add(*, chat_id: int, actor: User, user_ids: list[int]) -> list[ChatMe
     PrivateChatMembershipError, NotChatAdminError, UserNotFoundError (nothing is added).
     Broadcasts `member_added` for each new member (realtime.events routes it to the chat and to them).
     """
+    ids = _unique(user_ids)
+    # User rows before the chat row, the order sends and user deletion lock in.
+    active = _lock_active_users(ids)
     chat, actor_member = access_chat_to_manage(
         chat_id=chat_id, actor=actor, permission="chats.add_chatmember"
     )
@@ -172,8 +186,7 @@ def member_add(*, chat_id: int, actor: User, user_ids: list[int]) -> list[ChatMe
         raise PrivateChatMembershipError()
     if actor_member is not None and actor_member.role not in MANAGER_ROLES:
         raise NotChatAdminError()
-    ids = _unique(user_ids)
-    _require_active_users(ids, field="user_ids")
+    _require_active_users(ids, field="user_ids", found=active)
     present = set(ChatMember.objects.filter(chat=chat, user_id__in=ids).values_list("user_id", flat=True))
     added = ChatMember.objects.bulk_create(
         [ChatMember(chat=chat, user_id=uid, role=ChatMember.Role.MEMBER) for uid in ids if uid not in present]

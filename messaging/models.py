@@ -24,6 +24,9 @@ CLIENT_ID_MAX_LENGTH = 64
 class Message(models.Model):
     """One message in one chat, numbered by its chat's gap-free `seq`."""
 
+    # Not a column: message_send sets it on the original it returns for a repeated client_id.
+    repeated = False
+
     # No single-column index on chat: the unique (chat, seq) index starts with it and serves every
     # history query (newest page, before_seq, after_seq) as a range scan.
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages", db_index=False)

@@ -10,7 +10,14 @@ from drf_spectacular.utils import (
 )
 
 from chatproject.fields import BIGINT_MAX
-from chatproject.schema import RETRY_AFTER, SEND_BUDGET_SPENT, THROTTLED, UNAUTHORIZED, error_response
+from chatproject.schema import (
+    REACT_BUDGET_SPENT,
+    RETRY_AFTER,
+    SEND_BUDGET_SPENT,
+    THROTTLED,
+    UNAUTHORIZED,
+    error_response,
+)
 from messaging.attachments.uploads import EXTENSIONS
 from messaging.payloads import (
     AttachmentPayloadSerializer,
@@ -199,7 +206,7 @@ message_schema = extend_schema_view(
     ),
     reactions=extend_schema(
         operation_id="messages_reactions_add",
-        parameters=[MESSAGE_ID],
+        parameters=[MESSAGE_ID, RETRY_AFTER],
         request=ReactionAddSerializer,
         responses={
             200: OpenApiResponse(
@@ -216,12 +223,13 @@ message_schema = extend_schema_view(
             ),
             401: UNAUTHORIZED,
             404: MESSAGE_NOT_FOUND,
+            429: REACT_BUDGET_SPENT,
         },
         examples=[OpenApiExample("react", value={"emoji": "👍"}, request_only=True)],
     ),
     remove_reaction=extend_schema(
         operation_id="messages_reactions_remove",
-        parameters=[MESSAGE_ID, EMOJI],
+        parameters=[MESSAGE_ID, EMOJI, RETRY_AFTER],
         request=None,
         responses={
             200: OpenApiResponse(
@@ -237,6 +245,7 @@ message_schema = extend_schema_view(
             ),
             401: UNAUTHORIZED,
             404: MESSAGE_NOT_FOUND,
+            429: REACT_BUDGET_SPENT,
         },
     ),
     changes=extend_schema(

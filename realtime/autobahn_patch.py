@@ -1,13 +1,14 @@
 """Let Daphne send the registered close codes this protocol uses.
 
 Autobahn (under Daphne) only lets an application close with 1000 or 3000-4999, although RFC 6455 and
-the IANA registry define 1009 (message too big) and 1013 (try again later) for servers to send, and
-clients treat them specially (1013: reconnect later). This widens that one check and nothing else.
+the IANA registry define 1008 (policy violation: a client flooding frames), 1009 (message too big) and
+1013 (try again later) for servers to send, and clients treat them specially (1013: reconnect later).
+This widens that one check and nothing else.
 """
 
 from typing import Any
 
-SERVER_CODES = frozenset({1009, 1011, 1012, 1013})
+SERVER_CODES = frozenset({1008, 1009, 1011, 1012, 1013})
 
 
 def allow_registered_close_codes() -> None:

@@ -6,7 +6,6 @@ its payload with the serializer REST uses and calls the same service, so both tr
 
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -27,6 +26,7 @@ from realtime.auth import reauthenticate
 from realtime.delivery import OrderedDelivery
 from realtime.expiry import CredentialExpiry
 from realtime.protocol import ClientCommand, Reply, ServerEvent
+from realtime.rates import SocketRates, frame_client_id, retry_after
 from realtime.serializers import (
     AuthFrameSerializer,
     DeleteMessageFrameSerializer,
@@ -65,26 +65,6 @@ class CommandSocket(Protocol):
         """Close once with `code`."""
 
 
-class TokenBucket:
-    """A per-socket rate: `rate` tokens a second, at most `burst` saved up."""
-
-    def __init__(self, *, rate: float, burst: float):
-        self.rate = rate
-        self.burst = max(burst, 1.0)
-        self.tokens = self.burst
-        self.updated = time.monotonic()
-
-    def take(self) -> float:
-        """Take a token: 0.0 if there was one, else the seconds until there will be."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate if self.rate > 0 else 60.0
-
-
 def validated(serializer_class: type[drf_serializers.Serializer[Any]], payload: dict[str, Any]) -> Any:
     """The payload validated by the same serializer REST uses; raises ValidationError.
 
@@ -103,13 +83,7 @@ class Commands:
 
     def __init__(self, socket: CommandSocket):
         self.socket = socket
-        self.frame_bucket = TokenBucket(
-            rate=chat_settings.WS_FRAME_RATE_PER_SECOND, burst=chat_settings.WS_FRAME_BURST
-        )
-        self.send_bucket = TokenBucket(
-            rate=chat_settings.WS_SEND_RATE_PER_SECOND, burst=chat_settings.WS_SEND_RATE_PER_SECOND
-        )
-        self.rate_error_sent_at = 0.0
+        self.rates = SocketRates()
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             ClientCommand.SEND_MESSAGE: self.send_message,
             ClientCommand.TYPING: self.typing,
@@ -132,10 +106,10 @@ class Commands:
         if size > chat_settings.WS_MAX_FRAME_BYTES:
             await self.socket.close_with(frames.CLOSE_TOO_BIG)
             return
-        # Every frame counts, whatever its type (or none): a flood of anything is refused before parsing.
-        wait = self.frame_bucket.take()
+        # Every frame counts, whatever its type (or none): a flood of anything is refused before it runs.
+        wait = self.rates.frames.take()
         if wait:
-            await self._refuse_for_rate(wait)
+            await self._refuse_for_rate(raw, wait)
             return
         try:
             frame = json.loads(raw)
@@ -173,16 +147,17 @@ class Commands:
             logger.warning("websocket command failed: database unavailable: %s", exc)
             await self.send_error("service unavailable", "service_unavailable", client_id)
 
-    async def _refuse_for_rate(self, retry_after: float, client_id: Any = None) -> None:
-        """Answer a frame over the socket's frame rate: one error frame per second at most, so a flood
-        of refused frames does not become a flood of answers."""
+    async def _refuse_for_rate(self, raw: str | bytes, wait: float) -> None:
+        """Answer a frame over the socket's frame rate (realtime.rates): its own error when it names a
+        client_id, else one shared error a second; past WS_REFUSED_FRAME_BURST refusals, close with 1008."""
         metrics.throttled("websocket")
-        now = time.monotonic()
-        if now - self.rate_error_sent_at >= 1.0:
-            self.rate_error_sent_at = now
-            await self.send_error(
-                frames.RATE_LIMITED, "rate_limited", client_id, retry_after=round(retry_after, 3)
-            )
+        if not self.rates.refusal_answerable():
+            await self.socket.close_with(frames.CLOSE_POLICY_VIOLATION)
+            return
+        client_id = frame_client_id(raw)
+        if client_id is None and not self.rates.shared_answer_due():
+            return
+        await self.send_error(frames.RATE_LIMITED, "rate_limited", client_id, retry_after=retry_after(wait))
 
     async def send_message(self, payload: dict[str, Any]) -> None:
         """`send_message`: store through messaging.services.message_send; the broadcast delivers it.
@@ -191,17 +166,18 @@ class Commands:
         broadcast (which is then a duplicate), so it never overtakes another sender's earlier message.
         A repeated send with the same client_id (which broadcasts nothing) still gets its answer.
         """
-        wait = self.send_bucket.take()
+        wait = self.rates.sends.take()
         if wait:
             metrics.throttled("websocket")
             await self.send_error(
-                frames.RATE_LIMITED, "rate_limited", payload.get("client_id"), retry_after=round(wait, 3)
+                frames.RATE_LIMITED, "rate_limited", payload.get("client_id"), retry_after=retry_after(wait)
             )
             return
         data = validated(MessageSendSerializer, payload)
-        answer = await in_db_thread(_store_message)(self.socket.user, data)
-        if not await self.socket.delivery.offer(answer):
-            # At or below the cursor: a repeat (same client_id) of a message this socket already has.
+        answer, repeated = await in_db_thread(_store_message)(self.socket.user, data)
+        if not await self.socket.delivery.offer(answer) and repeated:
+            # At or below the cursor: a repeat (same client_id) of a message the client asks about again.
+            # A new message below the cursor was already sent to this socket, by its broadcast.
             await self.socket.send_frame(ServerEvent.NEW_MESSAGE, answer)
 
     async def typing(self, payload: dict[str, Any]) -> None:
@@ -297,8 +273,9 @@ class Commands:
         )
 
 
-def _store_message(user: User, data: dict[str, Any]) -> dict[str, Any]:
-    """Store a validated send_message payload through message_send; the stored message's payload."""
+def _store_message(user: User, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Store a validated send_message payload through message_send: (the stored message's payload, whether
+    it is a repeat of an earlier send with the same client_id)."""
     message = message_send(
         chat_id=data["chat_id"],
         sender=user,
@@ -307,4 +284,4 @@ def _store_message(user: User, data: dict[str, Any]) -> dict[str, Any]:
         reply_to=data.get("reply_to"),
         attachment_ids=data.get("attachment_ids"),
     )
-    return message_payload(message)
+    return message_payload(message), message.repeated

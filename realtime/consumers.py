@@ -5,6 +5,7 @@ realtime.commands; layer events go by `type` to one handler each in realtime.rel
 payloads are realtime.protocol; the ordered delivery of new messages is realtime.delivery.
 """
 
+import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -24,11 +25,22 @@ from realtime.expiry import CredentialExpiry
 from realtime.groups import chat_group, user_group
 from realtime.handshake import LAYER_ERRORS, subprotocol
 from realtime.presence.service import SeenPresence, socket_closed, socket_opened
+from realtime.protocol import ServerEvent, layer_type
 from realtime.relay import EventRelay
 from realtime.threads import in_db_thread
 from realtime.wire import SCOPE_EXTENSION, SocketWire
 
 logger = logging.getLogger(__name__)
+
+try:
+    from autobahn.exception import Disconnected
+
+    # What Daphne's send raises for a frame to a client that has gone.
+    DISCONNECTED: tuple[type[BaseException], ...] = (Disconnected,)
+except ImportError:  # pragma: no cover - another ASGI server
+    DISCONNECTED = ()
+
+_NEW_MESSAGE = layer_type(ServerEvent.NEW_MESSAGE)
 
 
 class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
@@ -41,8 +53,8 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
     socket_record: metrics.SocketRecord | None = None  # its lifecycle in the metrics and the log
     close_code: int | None = None  # the code this side closed with, if it did
     wire: SocketWire | None = None  # the socket's raw output for the local fan-out, if the server offers it
-    layer_messages_taken = 0
-    dispatching = False
+    barriers = 0
+    closing_task: "asyncio.Future[None] | None" = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; if the channel layer fails, close with 1013 so the client reconnects."""
@@ -67,13 +79,12 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        self.dispatching = True
         try:
             await handler(message)
         finally:
-            self.dispatching = False
-            if self.layer_messages_taken and not message["type"].startswith("websocket."):
-                self.layer_messages_taken -= 1
+            kind = message["type"]
+            if self.barriers and kind != _NEW_MESSAGE and not kind.startswith("websocket."):
+                self.barriers -= 1
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         """Join the user's and chats' groups, then accept; without an authenticated user, accept and close 4401."""
@@ -195,10 +206,27 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(chat_group(chat_id), self.channel_name)
 
     async def send_frame(self, frame_type: str, payload: dict[str, Any], text: str | None = None) -> None:
-        """Send one frame unless the socket is closing; `text` is the frame already encoded, if it is."""
+        """Send one frame unless the socket is closing; `text` is the frame already encoded, if it is.
+
+        A client that closed while frames were on their way to it is a normal disconnect: the frame is
+        dropped and counted, not raised (its websocket.disconnect follows).
+        """
         if not self.closing:
             metrics.frame_sent(frame_type)
-            await self.send(text_data=text if text is not None else frames.encode(frame_type, payload))
+            try:
+                await self.send(text_data=text if text is not None else frames.encode(frame_type, payload))
+            except DISCONNECTED:
+                metrics.frame_dropped()
+                logger.debug("frame %s dropped: the client has gone", frame_type)
+
+    def fell_behind(self) -> None:
+        """More than WS_MAX_QUEUED_EVENTS wait for this socket (realtime.layer): close it with 1013, so
+        that its client reconnects and resumes from the database instead of queueing here without end."""
+        if not self.closing:
+            metrics.fell_behind()
+            logger.warning("websocket fell behind its chats: closing 1013")
+            # Still attached: the layer queues nothing more for it while its queue is over the bound.
+            self.closing_task = asyncio.ensure_future(self.close_with(frames.CLOSE_TRY_AGAIN_LATER))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Run one client frame's command (realtime.commands)."""

@@ -16,13 +16,31 @@ from realtime.wire import prepare
 class Fanout:
     """A decoded group message, its chat and its prepared frame, shared by the group's local sockets."""
 
-    __slots__ = ("_wire_frame", "chat_id", "message", "written")
+    __slots__ = ("_recent", "_wire_frame", "chat_id", "message", "seq", "written")
 
-    def __init__(self, message: dict[str, Any]) -> None:
+    def __init__(self, message: dict[str, Any], recent: "dict[int, Fanout] | None" = None) -> None:
         self.message = message
         self.chat_id = chat_id_of_group(message.get("group", ""))
+        payload = message.get("payload")
+        self.seq: int = payload.get("seq", 0) if isinstance(payload, dict) else 0
         self.written = 0  # sockets the prepared frame was written to
         self._wire_frame: bytes | None = None
+        # The chat's messages handed over in order before this one (realtime.ordering), if kept.
+        self._recent = recent
+
+    def earlier(self, after_seq: int) -> "list[Fanout] | None":
+        """The chat's messages after `after_seq` and before this one, oldest first, when this process still
+        keeps every one of them (realtime.ordering); None otherwise."""
+        recent = self._recent
+        if recent is None or self.seq - after_seq - 1 > len(recent):
+            return None
+        found = []
+        for seq in range(after_seq + 1, self.seq):
+            kept = recent.get(seq)
+            if kept is None:
+                return None
+            found.append(kept)
+        return found
 
     def wire_frame(self) -> bytes | None:
         """The message's client frame, framed for the wire (built once, by the first socket that asks);

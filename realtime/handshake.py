@@ -6,13 +6,23 @@ raised or never answered), which a client cannot tell from a refusal. Accepting 
 client read 1013 and reconnect later, as it does when an open socket loses Redis. A handshake that
 has not been decided within WS_HANDSHAKE_TIMEOUT_SECONDS (a hung server) ends the same way, before
 Daphne's own handshake timeout rejects it without a word.
+
+Admission: at most WS_MAX_HANDSHAKES_IN_PROGRESS handshakes per process are worked on at once. Under a
+reconnect storm (a rolling restart closes every socket of a process with 1012) the rest would queue for
+the database and Redis until the whole queue timed out together; one past the bound is answered at
+once instead: accepted, told `server_busy` with a `retry_after` spread at random (so the retries do
+not come back as one wave), and closed 1013. Clients retry with backoff and jitter, and the process
+serves handshakes at the rate it can.
 """
 
 import asyncio
 import contextlib
 import logging
+import random
+from collections.abc import Callable
 from typing import Any
 
+from chatproject import metrics
 from chatproject.api import is_database_unavailable
 from chatproject.conf import chat_settings
 from realtime import frames
@@ -54,6 +64,13 @@ class _Handshake:
         self.accepted = False
         self.closed = False
         self.decided = asyncio.Event()
+        self.on_decided: Callable[[], None] | None = None
+
+    def count_out(self) -> None:
+        """Tell the admission count this handshake is no longer in progress (once)."""
+        callback, self.on_decided = self.on_decided, None
+        if callback is not None:
+            callback()
 
     async def send(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -62,9 +79,11 @@ class _Handshake:
         if kind == "websocket.accept":
             self.accepted = True
             self.decided.set()
+            self.count_out()
         elif kind == "websocket.close":
             self.closed = True
             self.decided.set()
+            self.count_out()
         await self._send(message)
 
     async def accept(self) -> None:
@@ -85,18 +104,48 @@ class _Handshake:
 _TRY_AGAIN_CODES = frozenset({frames.CLOSE_TRY_AGAIN_LATER})
 
 
+# Seconds a shed handshake is told to wait before trying again: spread, so retries do not return at once.
+SHED_RETRY_AFTER = (0.5, 3.0)
+BUSY_MESSAGE = "server busy, try again later"
+
+
+async def shed(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answer a handshake the process has no room for: accept, `server_busy` with `retry_after`, close 1013."""
+    metrics.handshake_shed()
+    with contextlib.suppress(Exception):  # the client may already be gone
+        message = await receive()
+        if message.get("type") != "websocket.connect":
+            return
+        await send({"type": "websocket.accept", "subprotocol": subprotocol(scope)})
+        retry_after = round(random.uniform(*SHED_RETRY_AFTER), 3)  # noqa: S311 - jitter, not a secret
+        payload = frames.error_payload(BUSY_MESSAGE, "server_busy", retry_after=retry_after)
+        await send({"type": "websocket.send", "text": frames.encode("error", payload)})
+        await send({"type": "websocket.close", "code": frames.CLOSE_TRY_AGAIN_LATER})
+
+
 class OutageHandshake:
-    """ASGI middleware: a handshake that fails on an outage, or hangs, ends in accept + close 1013."""
+    """ASGI middleware: a handshake that fails on an outage, or hangs, ends in accept + close 1013; one
+    past the process's bound on handshakes in progress is answered 1013 at once (see the module)."""
 
     def __init__(self, app: Any):
         self.app = app
+        self.in_progress = 0
+
+    def _handshake_done(self) -> None:
+        self.in_progress -= 1
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Run the app; turn an outage before or during the handshake into 1013."""
         if scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
+        if self.in_progress >= chat_settings.WS_MAX_HANDSHAKES_IN_PROGRESS:
+            await shed(scope, receive, send)
+            return
         handshake = _Handshake(scope, send)
+        self.in_progress += 1
+        # Counted out the moment it is decided (accepted or closed), from inside its send.
+        handshake.on_decided = self._handshake_done
         app = asyncio.ensure_future(self.app(scope, receive, handshake.send))
         decided = asyncio.ensure_future(handshake.decided.wait())
         try:
@@ -105,6 +154,7 @@ class OutageHandshake:
             app.cancel()
             raise
         finally:
+            handshake.count_out()
             decided.cancel()
         if not app.done() and not handshake.decided.is_set():
             logger.warning("websocket handshake undecided in time: closing 1013")

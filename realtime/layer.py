@@ -11,9 +11,13 @@ channels-redis's own: processes running this layer and ones running the stock la
 The local fan-out goes one step further: a socket whose consumer has `attach`ed itself is offered the
 group message right there, as a realtime.fanout.Fanout shared by all the group's local sockets, and
 whatever it takes now (its next new message, written as a frame prepared once) needs no queue, no task
-wake-up and no dispatch. It takes only what its queue would have handed it next: never while its queue
-holds anything, or while a message it was handed is not handled yet (receive() tells it, `taken()`, in
-the same step that takes the message off the queue). The rest is queued as before.
+wake-up and no dispatch. It takes only a new message that is its next seq in the chat, and never while
+an event of another kind waits in its queue or is being handled (`barrier_queued()`, counted out by the
+consumer's dispatch): a new message must not overtake a removal, a ban or a session's end. Queued new
+messages are no barrier, since the socket's cursor orders them. The rest is queued as before.
+
+Before any of that, a chat's `new_message`s are put in seq order once for the process
+(realtime.ordering), so that every socket is handed its next seq and stays on the fan-out path.
 """
 
 import asyncio
@@ -27,9 +31,15 @@ from channels_redis.pubsub import (
     _wrap_close,
 )
 
+from chatproject.conf import chat_settings
 from realtime.fanout import Fanout
+from realtime.groups import chat_id_of_group
+from realtime.ordering import ChatOrder
+from realtime.protocol import ServerEvent, layer_type
 
 logger = logging.getLogger(__name__)
+
+_NEW_MESSAGE = layer_type(ServerEvent.NEW_MESSAGE)
 
 
 class _Decoded(dict[str, Any]):
@@ -39,11 +49,17 @@ class _Decoded(dict[str, Any]):
 class LocalReceiver(Protocol):
     """A consumer that takes group messages straight from the layer when it can (see the module)."""
 
-    def taken(self) -> None:
-        """receive() has just handed the consumer its channel's next message."""
+    def barrier_queued(self) -> None:
+        """A message other than a new message was queued for the consumer (it counts it out once handled)."""
 
     def deliver_now(self, fanout: Fanout) -> bool:
         """Handle the fan-out's message now, or False (nothing done) to have it queued."""
+
+    def chat_cursor(self, chat_id: int) -> int | None:
+        """The newest seq of the chat this socket has sent, or None if it does not follow the chat."""
+
+    def fell_behind(self) -> None:
+        """Too many events wait for this socket: close it (it detaches itself)."""
 
 
 class _DecodeOnceShard(RedisSingleShardConnection):
@@ -55,32 +71,21 @@ class _DecodeOnceShard(RedisSingleShardConnection):
             name = name.decode()
         layer = self.channel_layer
         if name in layer.channels:
+            receiver = layer.channel_layer.attached.get(name)
+            if receiver is not None:
+                receiver.barrier_queued()  # not decoded here: whatever it is, nothing overtakes it
             layer.channels[name].put_nowait(message["data"])
             return
         members = layer.groups.get(name)
         if not members:
             return
         decoded = _Decoded(layer.channel_layer.deserialize(message["data"]))
-        attached = layer.channel_layer.attached
-        fanout: Fanout | None = None
-        for channel_name in members:
-            queue = layer.channels.get(channel_name)
-            if queue is None:
-                continue
-            receiver = attached.get(channel_name)
-            if receiver is not None and queue.empty():
-                if fanout is None:
-                    fanout = Fanout(decoded)
-                try:
-                    if receiver.deliver_now(fanout):
-                        continue
-                except Exception:
-                    # A bug here must not stop this process's deliveries (channels-redis's receive loop
-                    # would drop the rest of the group and pause): the queue still has it.
-                    logger.exception("local fan-out failed for %s; queued instead", channel_name)
-            queue.put_nowait(decoded)
-        if fanout is not None:
-            fanout.finish()
+        # `name` is the group's pub/sub channel (prefixed by channels-redis); the message names its group.
+        chat_id = chat_id_of_group(decoded.get("group", "")) if decoded.get("type") == _NEW_MESSAGE else None
+        if chat_id is not None:
+            layer.order.arrive(name, chat_id, decoded)
+        else:
+            layer.fan_out(name, decoded, None)
 
 
 class _DecodeOnceLoopLayer(RedisPubSubLoopLayer):
@@ -88,6 +93,53 @@ class _DecodeOnceLoopLayer(RedisPubSubLoopLayer):
         super().__init__(*args, **kwargs)
         stock: list[RedisSingleShardConnection] = self._shards  # type: ignore[has-type]
         self._shards = [_DecodeOnceShard(shard.host, self) for shard in stock]
+        self.order = ChatOrder(self.fan_out, self._oldest_cursor)
+
+    def fan_out(self, name: str, decoded: dict[str, Any], fanout: Fanout | None) -> None:
+        """Hand a decoded group message to the group's local channels: written now by the sockets that
+        can take it (the local fan-out, `fanout` when the caller made it), queued for the others."""
+        members = self.groups.get(name)
+        if not members:
+            return
+        if not isinstance(decoded, _Decoded):
+            decoded = _Decoded(decoded)  # a message the process made (a gap filled from the database)
+        attached = self.channel_layer.attached
+        new_message = decoded.get("type") == _NEW_MESSAGE
+        for channel_name in members:
+            queue = self.channels.get(channel_name)
+            if queue is None:
+                continue
+            receiver = attached.get(channel_name)
+            if receiver is not None:
+                if new_message:
+                    if fanout is None:
+                        fanout = Fanout(decoded)
+                    try:
+                        if receiver.deliver_now(fanout):
+                            continue
+                    except Exception:
+                        # A bug here must not stop this process's deliveries (channels-redis's receive
+                        # loop would drop the rest of the group and pause): the queue still has it.
+                        logger.exception("local fan-out failed for %s; queued instead", channel_name)
+                if queue.qsize() >= chat_settings.WS_MAX_QUEUED_EVENTS:
+                    # Behind by more than the bound: no more memory for it; its client resumes.
+                    receiver.fell_behind()
+                    continue
+                if not new_message:
+                    receiver.barrier_queued()
+            queue.put_nowait(decoded)
+        if fanout is not None and fanout.written:
+            fanout.finish()
+
+    def _oldest_cursor(self, name: str, chat_id: int) -> int | None:
+        attached = self.channel_layer.attached
+        cursors = [
+            cursor
+            for channel_name in self.groups.get(name, ())
+            if (receiver := attached.get(channel_name)) is not None
+            and (cursor := receiver.chat_cursor(chat_id)) is not None
+        ]
+        return min(cursors, default=None)
 
 
 class DecodeOncePubSubChannelLayer(RedisPubSubChannelLayer):
@@ -104,14 +156,6 @@ class DecodeOncePubSubChannelLayer(RedisPubSubChannelLayer):
     def detach(self, channel: str) -> None:
         """Queue every message for the channel again."""
         self.attached.pop(channel, None)
-
-    async def receive(self, channel: str) -> Any:
-        """The channel's next message; an attached receiver learns it in the step that takes it off the queue."""
-        message = await self._get_layer().receive(channel)
-        receiver = self.attached.get(channel)
-        if receiver is not None:
-            receiver.taken()
-        return message
 
     def deserialize(self, message: Any) -> Any:
         if isinstance(message, _Decoded):

@@ -33,6 +33,7 @@ class ServerEvent(StrEnum):
     PRESENCE = "presence"
     ACCOUNT_DISABLED = "account_disabled"
     SESSIONS_REVOKED = "sessions_revoked"
+    SESSION_ENDED = "session_ended"
 
 
 class ClientCommand(StrEnum):
@@ -113,6 +114,14 @@ class SessionsRevokedPayload(TypedDict):
     keep_session: str
 
 
+class SessionEndedPayload(TypedDict):
+    """`session_ended`: never a frame; the user's sockets of `session` (logged out, or its refresh token
+    reused) close with 4410."""
+
+    user_id: int
+    session: str
+
+
 class ChatIdPayload(TypedDict):
     """`resync_required`: too much to replay over the socket; page this chat over REST."""
 
@@ -152,6 +161,7 @@ EVENTS: Final[dict[ServerEvent, EventSpec]] = {
         EventSpec(ServerEvent.PRESENCE, PresencePayload, immediate=True),
         EventSpec(ServerEvent.ACCOUNT_DISABLED, AccountDisabledPayload, frame=False),
         EventSpec(ServerEvent.SESSIONS_REVOKED, SessionsRevokedPayload, frame=False),
+        EventSpec(ServerEvent.SESSION_ENDED, SessionEndedPayload, frame=False),
     )
 }
 

@@ -5,6 +5,7 @@ decides from that state whether the socket gets the event: only chats it follows
 and in order (realtime.delivery), changes not already replayed by a resume, presence news once.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from accounts.models import User
@@ -21,6 +22,10 @@ from realtime.wire import SocketWire
 _NEW_MESSAGE = layer_type(ServerEvent.NEW_MESSAGE)
 
 
+def _writer(wire: SocketWire, frame: bytes) -> Callable[[], bool]:
+    return lambda: wire.write(frame)
+
+
 class EventRelay:
     """The layer-event handlers of a chat socket (ChatConsumer supplies the state and the methods below)."""
 
@@ -32,10 +37,11 @@ class EventRelay:
     scope: dict[str, Any]
     closing: bool
     wire: SocketWire | None
-    # Layer messages taken off the channel's queue and not yet handled, and whether a handler runs now:
-    # while either holds, the local fan-out queues (the consumer's order is the queue's).
-    layer_messages_taken: int
-    dispatching: bool
+    # Layer messages other than new_message queued for this socket and not yet handled (realtime.layer
+    # counts them in, the consumer's dispatch counts them out): while any is, the local fan-out queues,
+    # so nothing overtakes a removal, a ban or a session's end. New messages need no such barrier among
+    # themselves: the delivery's cursor keeps them in order.
+    barriers: int
 
     async def send_frame(self, frame_type: str, payload: dict[str, Any], text: str | None = None) -> None:
         raise NotImplementedError
@@ -58,9 +64,9 @@ class EventRelay:
     async def _forward(self, message: dict[str, Any]) -> None:
         await self.send_frame(message["event"], message["payload"], message.get("frame"))
 
-    def taken(self) -> None:
-        """The channel layer handed this consumer a message (realtime.layer): it is not handled yet."""
-        self.layer_messages_taken += 1
+    def barrier_queued(self) -> None:
+        """The channel layer queued this socket a message that new messages must not overtake."""
+        self.barriers += 1
 
     async def _relay(self, message: dict[str, Any]) -> None:
         """Send a chat's event as it came, if this socket follows the chat."""
@@ -81,28 +87,60 @@ class EventRelay:
 
     def deliver_now(self, fanout: Fanout) -> bool:
         """The local fan-out's offer (realtime.layer): write a new message now when it is this socket's
-        next one in its chat (realtime.delivery.OrderedDelivery.offer_now); False for anything else, which
-        then comes through the queue and its handler as always."""
+        next one in its chat (realtime.delivery.OrderedDelivery.offer_now) and no other event waits for
+        the socket; False for anything else, which then comes through the queue and its handler as always.
+
+        New messages still queued for the socket do not stop it: one of them is older than this one,
+        so the cursor is behind it and offer_now refuses; a queued duplicate is dropped by its handler.
+        """
         message = fanout.message
-        if (
-            message["type"] != _NEW_MESSAGE
-            or self.dispatching
-            or self.layer_messages_taken
-            or self.closing
-            or self.wire is None
-        ):
+        if message["type"] != _NEW_MESSAGE or self.barriers or self.closing or self.wire is None:
             return False
         chat_id = fanout.chat_id
         if chat_id not in self.chat_ids:
+            return False
+        seq = message["payload"]["seq"]
+        cursor = self.delivery.cursor(chat_id)
+        if cursor is not None and seq <= cursor:
+            # Already sent (this socket's own send, answered directly): dropped here as the queue's
+            # handler would, without making the queue non-empty. A cursor only moves forward.
+            return True
+        if cursor is not None and seq > cursor + 1 and not self._catch_up(chat_id, fanout, cursor):
             return False
         frame = fanout.wire_frame()
         if frame is None:
             return False
         wire = self.wire
-        if self.delivery.offer_now(chat_id, message["payload"]["seq"], lambda: wire.write(frame)):
+        if self.delivery.offer_now(chat_id, seq, lambda: wire.write(frame)):
             fanout.written += 1
             return True
         return False
+
+    def _catch_up(self, chat_id: int, fanout: Fanout, cursor: int) -> bool:
+        """Write the chat's messages between the socket's cursor and this one from what the process keeps
+        (realtime.ordering), framed once: a socket that fell behind (its first-frame hold, a slow turn of
+        its queue) is back on the fan-out at once, and what its queue still holds of them is dropped as
+        duplicates. False, with the cursor moved as far as it got, when they are not all kept or the
+        socket cannot take them now: the queue and the ordered delivery then bring it up as always."""
+        earlier = fanout.earlier(cursor)
+        if earlier is None or self.wire is None:
+            return False
+        wire, written = self.wire, 0
+        try:
+            for missed in earlier:
+                frame = missed.wire_frame()
+                if frame is None or not self.delivery.offer_now(chat_id, missed.seq, _writer(wire, frame)):
+                    return False
+                written += 1
+        finally:
+            if written:
+                metrics.frames_fanned_out(ServerEvent.NEW_MESSAGE, written)
+                metrics.caught_up(written)
+        return True
+
+    def chat_cursor(self, chat_id: int) -> int | None:
+        """The newest seq of the chat this socket has sent (realtime.ordering starts a chat at its sockets' oldest)."""
+        return self.delivery.cursor(chat_id)
 
     chat_message_updated = _relay_change
     chat_message_deleted = _relay_change
@@ -153,4 +191,10 @@ class EventRelay:
     async def chat_sessions_revoked(self, message: dict[str, Any]) -> None:
         """`sessions_revoked` (user group): the password changed; close with 4410 unless in the kept session."""
         if not session_kept(self.scope.get("session"), keep=message["payload"]["keep_session"]):
+            await self.close_with(frames.CLOSE_SESSION_REVOKED)
+
+    async def chat_session_ended(self, message: dict[str, Any]) -> None:
+        """`session_ended` (user group): this socket's session logged out or was revoked; close with 4410."""
+        session = self.scope.get("session")
+        if session is not None and session.id and session.id == message["payload"]["session"]:
             await self.close_with(frames.CLOSE_SESSION_REVOKED)

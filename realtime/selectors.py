@@ -9,7 +9,7 @@ from accounts.models import User
 from accounts.sessions import Session, session_is_current
 from chats.selectors import chat_cursors_for_user
 from messaging.payloads import message_change_event, message_payload
-from messaging.selectors import messages_after, messages_changed
+from messaging.selectors import messages_after, messages_changed, messages_window
 from realtime import frames
 from realtime.protocol import ServerEvent
 
@@ -54,4 +54,13 @@ def change_frames(
             mark_mine=False,
             max_limit=limit,
         )
+    ]
+
+
+def chat_window(chat_id: int, after_seq: int, through_seq: int, limit: int) -> list[dict[str, Any]]:
+    """Payloads of the chat's messages in (after_seq, through_seq], oldest first, at most `limit`: a
+    process's gap repair for every local socket of the chat at once (realtime.ordering)."""
+    return [
+        message_payload(m)
+        for m in messages_window(chat_id=chat_id, after_seq=after_seq, through_seq=through_seq, limit=limit)
     ]

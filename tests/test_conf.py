@@ -1,5 +1,9 @@
 """chatproject.conf: the chat's settings, read at call time from CHAT, with a top-level override honoured."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.test import override_settings
 
@@ -39,3 +43,21 @@ def test_a_top_level_override_reaches_the_service_and_the_api(auth_client, user,
             "/api/messages/send", {"chat_id": chat.pk, "content": "x" * 6}, format="json"
         )
     assert (response.status_code, response.json()["code"]) == (400, "message_too_long")
+
+
+@pytest.mark.parametrize(
+    ("value", "loads"), [("lots", False), ("0/min", False), ("300/min", True), ("", True)]
+)
+def test_throttle_react_is_checked_when_the_settings_load(value, loads):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatproject.settings", "THROTTLE_REACT": value}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (result.returncode == 0) is loads, result.stderr
+    if not loads:
+        assert "THROTTLE_REACT must look like 300/min" in result.stderr

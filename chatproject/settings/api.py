@@ -5,6 +5,8 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
+from chatproject.conf import RATE_PATTERN
+
 from .base import SECRET_KEY, env
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -36,7 +38,7 @@ SIMPLE_JWT = {
 # --- REST framework -------------------------------------------------------------------------
 THROTTLE_SEND = env.str("THROTTLE_SEND", default="120/min")
 # Checked here: a bad value would otherwise surface as a 500 on the first send.
-if THROTTLE_SEND and not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_SEND):
+if THROTTLE_SEND and not re.fullmatch(RATE_PATTERN, THROTTLE_SEND):
     raise ImproperlyConfigured("THROTTLE_SEND must look like 120/min (or be empty for no budget).")
 
 REST_FRAMEWORK = {

@@ -5,13 +5,14 @@ type `chatproject.conf` declares for it; defaults and their meaning are document
 """
 
 import os
+import re
 import types
 import typing
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from chatproject.conf import DEFAULTS, setting_types
+from chatproject.conf import DEFAULTS, RATE_PATTERN, setting_types
 
 from .base import env
 
@@ -33,3 +34,8 @@ CHAT: dict[str, Any] = {
 _heartbeat = CHAT.get("PRESENCE_HEARTBEAT_SECONDS", DEFAULTS["PRESENCE_HEARTBEAT_SECONDS"])
 if not 0 < _heartbeat < CHAT.get("PRESENCE_TTL_SECONDS", DEFAULTS["PRESENCE_TTL_SECONDS"]):
     raise ImproperlyConfigured("PRESENCE_HEARTBEAT_SECONDS must be above 0 and below PRESENCE_TTL_SECONDS.")
+
+# Checked here: a bad value would otherwise surface as a 500 on the first reaction.
+_react = CHAT.get("THROTTLE_REACT", DEFAULTS["THROTTLE_REACT"])
+if _react and not re.fullmatch(RATE_PATTERN, _react):
+    raise ImproperlyConfigured("THROTTLE_REACT must look like 300/min (or be empty for no budget).")

@@ -13,6 +13,7 @@ from messaging.selectors.history import (
     message_history,
     messages_after,
     messages_load_details,
+    messages_window,
 )
 from messaging.selectors.reactions import ReactionCount, reactions_attach
 from messaging.selectors.search import message_search
@@ -28,5 +29,6 @@ __all__ = [
     "messages_after",
     "messages_changed",
     "messages_load_details",
+    "messages_window",
     "reactions_attach",
 ]

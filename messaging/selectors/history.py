@@ -125,6 +125,20 @@ def messages_after(
     )
 
 
+def messages_window(*, chat_id: int, after_seq: int, through_seq: int, limit: int) -> list[Message]:
+    """The chat's messages with after_seq < seq <= through_seq, oldest first, at most `limit`, details loaded.
+
+    No member check: for a process's own gap repair (realtime.ordering), whose messages go only to
+    the sockets of the chat's group, as their broadcast would have.
+    """
+    page = _page(
+        f"{_SELECT} WHERE chat_id = %s AND seq > %s AND seq <= %s ORDER BY seq LIMIT %s",
+        [chat_id, min(after_seq, BIGINT_MAX), min(through_seq, BIGINT_MAX), max(limit, 1)],
+    )
+    messages_load_details(page)
+    return page
+
+
 def messages_load_details(messages: list[Message], *, viewer: User | None = None) -> None:
     """Load what message_payload shows besides the rows (attachments, reaction counts) for a page at once.
 

@@ -12,7 +12,7 @@ from accounts.models import User
 from chats.models import Chat
 from messaging.access import access_message, actor_lock_active, message_check_deletable
 from messaging.attachments.services import attachments_erase_for_message
-from messaging.budget import send_budget
+from messaging.budget import react_budget, send_budget
 from messaging.errors import InvalidEmojiError, MessageDeletedError, NotMessageAuthorError
 from messaging.models import REACTION_EMOJI_MAX_LENGTH, Message, Reaction
 from messaging.payloads import message_deleted_payload, message_payload, reaction_event_payload
@@ -164,18 +164,21 @@ def reaction_add(*, message_id: int, user: User, emoji: str) -> Message:
     """Add the user's `emoji` to a message and broadcast `reaction_added` once committed.
 
     Adding a reaction the user already has is a no-op (no broadcast); the unique (message, user, emoji)
-    constraint backs the check made under the chat lock. Returns the message ready for its payload, its
-    reaction counts marking the user's own. Raises InvalidEmojiError, MessageNotFoundError,
+    constraint backs the check made under the chat lock. Spends one unit of the user's THROTTLE_REACT
+    budget (messaging.budget), a no-op too (it still takes the chat lock); a refused one spends none.
+    Returns the message ready for its payload, its reaction counts marking the user's own. Raises
+    InvalidEmojiError, RateLimitedError (budget spent, with retry_after), MessageNotFoundError,
     MessageDeletedError.
     """
     emoji = _check_emoji(emoji)
-    actor_lock_active(user)
-    message = access_message(message_id=message_id, user=user, lock=True)
-    if message.deleted_at is not None:
-        raise MessageDeletedError()
-    if not Reaction.objects.filter(message=message, user=user, emoji=emoji).exists():
-        Reaction.objects.create(message=message, user=user, emoji=emoji)
-        _reaction_changed(message.chat, message, user=user, emoji=emoji, event=ServerEvent.REACTION_ADDED)
+    with react_budget(user_id=user.pk):
+        actor_lock_active(user)
+        message = access_message(message_id=message_id, user=user, lock=True)
+        if message.deleted_at is not None:
+            raise MessageDeletedError()
+        if not Reaction.objects.filter(message=message, user=user, emoji=emoji).exists():
+            Reaction.objects.create(message=message, user=user, emoji=emoji)
+            _reaction_changed(message.chat, message, user=user, emoji=emoji, event=ServerEvent.REACTION_ADDED)
     messages_load_details([message], viewer=user)
     return message
 
@@ -184,15 +187,19 @@ def reaction_add(*, message_id: int, user: User, emoji: str) -> Message:
 def reaction_remove(*, message_id: int, user: User, emoji: str) -> Message:
     """Remove the user's `emoji` from a message and broadcast `reaction_removed` once committed.
 
-    Removing a reaction the user does not have is a no-op (no broadcast). Returns the message ready for
-    its payload, its reaction counts marking the user's own. Raises InvalidEmojiError, MessageNotFoundError.
+    Removing a reaction the user does not have is a no-op (no broadcast). Spends one unit of the user's
+    THROTTLE_REACT budget as reaction_add does. Returns the message ready for its payload, its reaction
+    counts marking the user's own. Raises InvalidEmojiError, RateLimitedError, MessageNotFoundError.
     """
     emoji = _check_emoji(emoji)
-    actor_lock_active(user)
-    message = access_message(message_id=message_id, user=user, lock=True)
-    removed, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
-    if removed:
-        _reaction_changed(message.chat, message, user=user, emoji=emoji, event=ServerEvent.REACTION_REMOVED)
+    with react_budget(user_id=user.pk):
+        actor_lock_active(user)
+        message = access_message(message_id=message_id, user=user, lock=True)
+        removed, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
+        if removed:
+            _reaction_changed(
+                message.chat, message, user=user, emoji=emoji, event=ServerEvent.REACTION_REMOVED
+            )
     messages_load_details([message], viewer=user)
     return message
 

@@ -73,6 +73,7 @@ def message_send(
         except _RepeatedSendError as repeat:
             spend.refund()  # a repeat stores nothing, so it costs nothing
             messages_load_details([repeat.original])
+            repeat.original.repeated = True
             return repeat.original
 
 

@@ -21,9 +21,12 @@ async (password) => {
   const ivan = new ChatClient({ storage: null, wsAuth: "subprotocol" });
   await ivan.login({ email: "ivan@example.com", password });
 
-  // Refresh rotates: the old refresh token stops working.
-  const first = ivan.refreshToken;
-  await ivan.refresh();
+  // Refresh rotates: the old refresh token stops working. On a session of its own, since presenting a
+  // rotated-away token is reuse, which ends the whole session (ivan's goes on below).
+  const probe = new ChatClient({ storage: null });
+  await probe.login({ email: "ivan@example.com", password });
+  const first = probe.refreshToken;
+  await probe.refresh();
   const old = await fetch("/api/refresh", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -68,11 +71,18 @@ async (password) => {
   }
   const found = await maria.searchUsers("IVA");
 
-  // The default storage keeps the refresh token in localStorage, and a new client restores from it.
+  // In a page of the server's origin the refresh token defaults to HttpOnly cookies: nothing in
+  // localStorage or document.cookie, and a new client (a reload) restores from the cookie.
   const stored = new ChatClient();
   await stored.login({ email: "maria@example.com", password });
-  const inStorage = localStorage.getItem("chat.refresh_token") === stored.refreshToken;
+  const inCookie = stored.refreshCookie && stored.refreshToken === null && localStorage.length === 0
+    && !document.cookie.includes("token");
   const restored = await new ChatClient().restore();
+  // An explicit storage still keeps it there (another origin's page, or Node, does so by default).
+  const explicit = new ChatClient({ storage: localStorage });
+  await explicit.login({ email: "maria@example.com", password });
+  const inStorage = !explicit.refreshCookie && localStorage.getItem("chat.refresh_token") === explicit.refreshToken;
+  await explicit.logout();
 
   // Give the repeat's broadcast (there is none) time to show up twice if it ever did.
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -88,6 +98,7 @@ async (password) => {
     sameMessage: a.id === b.id,
     error,
     found,
+    inCookie,
     inStorage,
     restored,
     loggedOut: maria.refreshToken === null,
@@ -121,6 +132,7 @@ def test_client_library_auth_socket_and_rest(daphne_live: DaphneServer, chromium
     assert result["sameMessage"] is True, result
     assert result["error"] == {"isApiError": True, "status": 400, "code": "search_too_short"}
     assert result["found"] == [{"id": ivan.pk, "username": "ivan"}]
+    assert result["inCookie"] is True, result
     assert result["inStorage"] is True, result
     assert result["restored"] is True, result
     assert result["loggedOut"] is True, result

@@ -1,5 +1,6 @@
 """The web client's page at `/`, WEB_CLIENT, and the static files it loads."""
 
+import re
 from typing import Any
 
 import pytest
@@ -62,3 +63,62 @@ def test_admin_view_site_follows_web_client(settings, chat_overrides):
         assert admin.site.site_url == "/"
     finally:
         admin.site.site_url = "/"
+
+
+# --- headers: CSP and friends (issue 20) -------------------------------------------------------
+
+
+def csp(response: Any) -> dict[str, str]:
+    """The Content-Security-Policy header as {directive: sources}."""
+    directives = (part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
+    return {name: rest[0] if rest else "" for name, *rest in directives}
+
+
+def test_root_sends_a_strict_content_security_policy():
+    policy = csp(Client().get("/"))
+
+    assert policy["default-src"] == "'self'"
+    assert policy["script-src"] == "'self'"
+    assert policy["style-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["object-src"] == "'none'"
+    assert policy["base-uri"] == "'none'"
+    assert "unsafe" not in str(policy)
+
+
+def test_csp_connect_src_is_this_origin_and_its_websocket():
+    response = Client().get("/", HTTP_HOST="localhost:8000")
+
+    assert csp(response)["connect-src"] == "'self' ws://localhost:8000 wss://localhost:8000"
+
+
+def test_root_sends_referrer_policy_and_nosniff():
+    response = Client().get("/")
+
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_page_has_no_inline_script_or_style():
+    page = Client().get("/").content.decode()
+
+    # Every script is a file ('self'); no <style>, no style="" or on*="" attribute the policy would block.
+    assert page.count("<script") == page.count('<script type="module" src="/static/')
+    assert "<style" not in page
+    assert " style=" not in page
+    assert not re.search(r"\son[a-z]+\s*=", page)
+
+
+def test_api_answers_keep_no_page_policy(api_client):
+    response = api_client.get("/api/me")
+
+    assert response.status_code == 401
+    assert "Content-Security-Policy" not in response
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_admin_keeps_working_without_the_page_policy():
+    response = Client().get("/admin/login/")
+
+    assert response.status_code == 200
+    assert "Content-Security-Policy" not in response

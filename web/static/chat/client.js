@@ -6,18 +6,33 @@
 //   chat.addEventListener("message", (e) => console.log(e.detail.content));
 //   await chat.connect();                                // socket with reconnect, resume and renewal
 //
-// Tokens: the access token lives in memory only. The refresh token is kept in `storage`
-// (localStorage by default, key "chat.refresh_token") so a reload can log in again with `restore()`;
-// pass `storage: null` to keep it in memory too (the user logs in again after a reload). Every refresh
-// rotates it through POST /api/refresh; concurrent callers share one refresh.
+// Tokens: the access token lives in memory only. In a page of the server's own origin the refresh
+// token lives in HttpOnly cookies the page cannot read (`refreshCookie`, asked for with the header
+// X-Refresh-Cookie: 1), so an injected script cannot take it and a reload logs in again with `restore()`.
+// Elsewhere (another origin, Node) it is kept in `storage` (localStorage, key "chat.refresh_token"), or
+// in memory with `storage: null` (the user logs in again after a reload); passing `storage` also turns
+// the cookie off. One browser has one cookie: two users in one page need `storage: null`. Every refresh
+// rotates it through POST /api/refresh; concurrent callers (and, with the cookie, other tabs) share one.
 //
 // Events (CustomEvent, the frame's payload in `detail`): message (new_message, each seq once and in
 // order per chat), message_updated, message_deleted, reaction_added, reaction_removed, typing, read,
 // presence, chat_created, chat_updated, member_added, member_removed, member_updated, resumed,
-// error (socket error frames), status ({state: "connecting"|"open"|"closed", retryInMs?}),
+// error (socket error frames, except those answering a `queueMessage` send),
+// status ({state: "connecting"|"open"|"closed", retryInMs?}),
 // logged_out (the refresh token no longer works, or the account was disabled).
 
 const REFRESH_KEY = "chat.refresh_token";
+const COOKIE_HEADERS = { "X-Refresh-Cookie": "1" };
+
+/** Whether `baseUrl` is the origin of the page this runs in (cookies then reach the server). */
+function sameOriginPage(/** @type {string} */ baseUrl) {
+  if (!globalThis.document || !globalThis.location) return false;
+  try {
+    return new URL(baseUrl || globalThis.location.origin).origin === globalThis.location.origin;
+  } catch {
+    return false;
+  }
+}
 
 /** An error answer of the REST API: `status`, and the body's `code` and `message`. */
 export class ChatApiError extends Error {
@@ -66,14 +81,18 @@ export function newClientId() {
 
 export class ChatClient extends EventTarget {
   /**
-   * @param {{baseUrl?: string, storage?: TokenStorage|null, wsAuth?: "ticket"|"subprotocol",
-   *   maxBackoffMs?: number, fetch?: typeof fetch, WebSocket?: typeof WebSocket}} [options]
+   * @param {{baseUrl?: string, storage?: TokenStorage|null, refreshCookie?: boolean, wsAuth?: "ticket"|"subprotocol",
+   *   maxBackoffMs?: number, maxInFlight?: number, fetch?: typeof fetch, WebSocket?: typeof WebSocket}} [options]
    */
   constructor(options = {}) {
     super();
     this.baseUrl = (options.baseUrl ?? globalThis.location?.origin ?? "").replace(/\/$/, "");
+    /** The refresh token in HttpOnly cookies (default: in a same-origin page given no `storage`). */
+    this.refreshCookie = options.refreshCookie ?? (options.storage === undefined && sameOriginPage(this.baseUrl));
     /** @type {TokenStorage|null} */
-    this.storage = options.storage === undefined ? (globalThis.localStorage ?? null) : options.storage;
+    this.storage = this.refreshCookie
+      ? null
+      : options.storage === undefined ? (globalThis.localStorage ?? null) : options.storage;
     this.wsAuth = options.wsAuth || "ticket";
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this._fetch = options.fetch || globalThis.fetch.bind(globalThis);
@@ -89,14 +108,27 @@ export class ChatClient extends EventTarget {
     this._wanted = false;
     this._connecting = false;
     this._attempt = 0;
+    /** A `server_busy` answer's wait before the next connect, in ms. */ this._busyRetryMs = 0;
     /** @type {Promise<string>|null} */ this._refreshing = null;
     /** @type {ReturnType<typeof setTimeout>|undefined} */ this._retryTimer = undefined;
     /** @type {ReturnType<typeof setTimeout>|undefined} */ this._renewTimer = undefined;
+    /** Socket sends not answered yet, by client_id, in the order queued (see `queueMessage`). */
+    /** @type {Map<string, OutboxEntry>} */ this.outbox = new Map();
+    /** Outbox sends on the wire at once, unanswered; 1 (the default) keeps your messages in order. */
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+    /** How many may be in flight now: halved by each rate-limit pause, one more per stored send. */
+    this._outboxWindow = this.maxInFlight;
+    /** No outbox send before this time (ms since the epoch): the last `rate_limited` answer's `retry_after`. */
+    this._outboxPausedUntil = 0;
+    /** @type {ReturnType<typeof setTimeout>|undefined} */ this._outboxTimer = undefined;
+    // What one user queued must never be sent in the name of the next one to log in.
+    this.addEventListener("logged_out", () =>
+      this._outboxFailAll(new ChatApiError(401, { error: "logged out", code: "not_authenticated" })));
   }
 
   // --- tokens -------------------------------------------------------------------------------------
 
-  /** The stored refresh token, if any. */
+  /** The stored refresh token, if any (never, with `refreshCookie`: the page cannot read it). */
   get refreshToken() {
     return this.storage ? this.storage.getItem(REFRESH_KEY) : this._memoryRefresh;
   }
@@ -111,10 +143,10 @@ export class ChatClient extends EventTarget {
     }
   }
 
-  /** @param {{access_token: string, refresh_token: string}} pair */
+  /** @param {{access_token: string, refresh_token?: string}} pair */
   _setTokens(pair) {
     this.accessToken = pair.access_token;
-    this._setRefresh(pair.refresh_token);
+    if (!this.refreshCookie) this._setRefresh(pair.refresh_token ?? null);
     this._scheduleRenewal();
   }
 
@@ -123,9 +155,13 @@ export class ChatClient extends EventTarget {
     if (!this._refreshing) {
       this._refreshing = (async () => {
         const token = this.refreshToken;
-        if (!token) throw new ChatApiError(401, { error: "not logged in", code: "not_authenticated" });
+        if (!token && !this.refreshCookie) {
+          throw new ChatApiError(401, { error: "not logged in", code: "not_authenticated" });
+        }
         try {
-          const pair = await this._raw("POST", "/api/refresh", { body: { refresh_token: token } });
+          const pair = this.refreshCookie
+            ? await this._refreshLock(() => this._raw("POST", "/api/refresh", { headers: COOKIE_HEADERS }))
+            : await this._raw("POST", "/api/refresh", { body: { refresh_token: token } });
           this._setTokens(pair);
           return pair.access_token;
         } catch (error) {
@@ -137,6 +173,16 @@ export class ChatClient extends EventTarget {
       });
     }
     return this._refreshing;
+  }
+
+  /**
+   * Run a cookie refresh alone across this origin's tabs: they share one cookie, and two rotating the
+   * same token at once would look like reuse to the server, which then ends the session.
+   * @template T @param {() => Promise<T>} run @returns {Promise<T>}
+   */
+  _refreshLock(run) {
+    const locks = globalThis.navigator?.locks;
+    return locks ? locks.request("chat.refresh", run) : run();
   }
 
   _loggedOut() {
@@ -181,14 +227,15 @@ export class ChatClient extends EventTarget {
 
   /** Log in; keeps the tokens and loads `user`. @param {{email: string, password: string}} body */
   async login(body) {
-    this._setTokens(await this._raw("POST", "/api/login", { body }));
+    const headers = this.refreshCookie ? COOKIE_HEADERS : {};
+    this._setTokens(await this._raw("POST", "/api/login", { body, headers }));
     this.user = await this.me();
     return this.user;
   }
 
-  /** Log in again from a stored refresh token; false when there is none or it no longer works. */
+  /** Log in again from the refresh cookie or a stored refresh token; false when there is none or it no longer works. */
   async restore() {
-    if (!this.refreshToken) return false;
+    if (!this.refreshToken && !this.refreshCookie) return false;
     try {
       await this.refresh();
       this.user = await this.me();
@@ -202,7 +249,9 @@ export class ChatClient extends EventTarget {
   async logout() {
     const token = this.refreshToken;
     try {
-      if (token && this.accessToken) await this.request("POST", "/api/logout", { body: { refresh_token: token } });
+      // With the cookie the server reads the token from it, revokes it and clears the cookies.
+      if (this.refreshCookie && this.accessToken) await this.request("POST", "/api/logout", { headers: COOKIE_HEADERS });
+      else if (token && this.accessToken) await this.request("POST", "/api/logout", { body: { refresh_token: token } });
     } finally {
       clearTimeout(this._renewTimer);
       this._loggedOut();
@@ -347,7 +396,7 @@ export class ChatClient extends EventTarget {
    * An authenticated call: refreshes an expiring token first, and once more on a 401.
    * Network failures and 503s are retried `retries` times with backoff (only for idempotent calls).
    * @param {string} method @param {string} path
-   * @param {{body?: unknown, query?: Record<string, unknown>, form?: FormData, retries?: number}} [options]
+   * @param {{body?: unknown, query?: Record<string, unknown>, form?: FormData, headers?: Record<string, string>, retries?: number}} [options]
    */
   async request(method, path, options = {}) {
     const retries = options.retries ?? (method === "GET" ? 3 : 0);
@@ -369,13 +418,13 @@ export class ChatClient extends EventTarget {
     return this._parse(await this._send(method, path, options, null));
   }
 
-  /** @param {string} method @param {string} path @param {{body?: unknown, query?: Record<string, unknown>, form?: FormData}} options @param {string|null} token */
+  /** @param {string} method @param {string} path @param {{body?: unknown, query?: Record<string, unknown>, form?: FormData, headers?: Record<string, string>}} options @param {string|null} token */
   _send(method, path, options, token) {
     const url = new URL(this.baseUrl + path, globalThis.location?.href);
     for (const [key, value] of Object.entries(options.query || {})) {
       if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
     }
-    /** @type {Record<string, string>} */ const headers = {};
+    /** @type {Record<string, string>} */ const headers = { ...options.headers };
     let body;
     if (options.form) body = options.form;
     else if (options.body !== undefined) {
@@ -452,7 +501,7 @@ export class ChatClient extends EventTarget {
       if (this.socket !== socket) return;
       this.socket = null;
       if (!this._wanted) return this._emit("status", { state: "closed" });
-      // 4403: account disabled; 4410: the password changed in another session, which ended this one.
+      // 4403: account disabled; 4410: this session ended (a password change, logout, refresh-token reuse).
       if (event.code === 4403 || event.code === 4410) return this._loggedOut();
       if (event.code === 4401) this.accessToken = null; // the next attempt refreshes first
       this._retry();
@@ -461,7 +510,9 @@ export class ChatClient extends EventTarget {
 
   _retry() {
     if (!this._wanted) return;
-    const delay = this._backoff(this._attempt++);
+    // A `server_busy` answer's retry_after, when longer than the backoff, wins once.
+    const delay = Math.max(this._backoff(this._attempt++), this._busyRetryMs || 0);
+    this._busyRetryMs = 0;
     this._emit("status", { state: "closed", retryInMs: Math.round(delay) });
     clearTimeout(this._retryTimer);
     this._retryTimer = setTimeout(() => this.connect(), delay);
@@ -493,10 +544,113 @@ export class ChatClient extends EventTarget {
     return this._sendFrame("typing", { chat_id: chatId });
   }
 
+  // --- outbox: sends over the socket, answered each ----------------------------------------------
+
+  /**
+   * @typedef {{payload: {chat_id: number, content: string, client_id: string, reply_to?: number,
+   *   attachment_ids?: number[]}, socket: WebSocket|null, promise: Promise<Message>,
+   *   resolve: (m: Message) => void, reject: (e: Error) => void}} OutboxEntry
+   */
+
+  /**
+   * Send a message over the socket. It waits in `outbox` until the server answers its `client_id`:
+   * resolves with the stored message (its `new_message`, or the copy a `resume` or a resync brings), or
+   * rejects with a ChatApiError (status 0, the error frame's `code`) when sending it again cannot help
+   * (not a member, empty, too long, ...). Until then it is sent whenever the socket is open, and sent
+   * again with the same `client_id` after a reconnect, or after a `rate_limited` answer's `retry_after`
+   * (the whole outbox waits that long); the server stores a client_id once, so that is safe. At most
+   * `maxInFlight` sends are on the wire unanswered (default 1: your messages land in the order queued);
+   * each rate-limit pause halves that window and each stored send widens it by one again.
+   * It leaves once `connect()` has opened the socket. Logging out rejects what is still queued.
+   * @param {{chatId: number, content: string, replyTo?: number|null, attachmentIds?: number[], clientId?: string}} m
+   * @returns {Promise<Message>}
+   */
+  queueMessage({ chatId, content, replyTo = null, attachmentIds = [], clientId = newClientId() }) {
+    const queued = this.outbox.get(clientId);
+    if (queued) return queued.promise;
+    /** @type {OutboxEntry["payload"]} */ const payload = { chat_id: chatId, content, client_id: clientId };
+    if (replyTo) payload.reply_to = replyTo;
+    if (attachmentIds.length) payload.attachment_ids = attachmentIds;
+    /** @type {(m: Message) => void} */ let resolve = () => {};
+    /** @type {(e: Error) => void} */ let reject = () => {};
+    /** @type {Promise<Message>} */ const promise = new Promise((yes, no) => {
+      resolve = yes;
+      reject = no;
+    });
+    this.outbox.set(clientId, { payload, socket: null, promise, resolve, reject });
+    this._outboxPump();
+    return promise;
+  }
+
+  /** Send what the outbox may now: in order, at most its window unanswered on this socket, none while paused. */
+  _outboxPump() {
+    clearTimeout(this._outboxTimer);
+    const socket = this.socket;
+    if (!this.outbox.size || !socket || socket.readyState !== 1) return;
+    const wait = this._outboxPausedUntil - Date.now();
+    if (wait > 0) {
+      this._outboxTimer = setTimeout(() => this._outboxPump(), wait);
+      return;
+    }
+    // A send is in flight only on the socket it went out on: after a reconnect every one goes again.
+    let inFlight = 0;
+    for (const entry of this.outbox.values()) if (entry.socket === socket) inFlight++;
+    for (const entry of this.outbox.values()) {
+      if (inFlight >= Math.floor(this._outboxWindow)) break;
+      if (entry.socket === socket) continue;
+      entry.socket = socket;
+      socket.send(JSON.stringify({ type: "send_message", payload: entry.payload }));
+      inFlight++;
+    }
+  }
+
+  /** A message of ours (live, replayed or paged) answers the outbox send with its client_id. @param {Message} message */
+  _outboxStored(message) {
+    const entry = message.client_id ? this.outbox.get(message.client_id) : undefined;
+    if (!entry || message.sender_id !== this.user?.id || message.chat_id !== entry.payload.chat_id) return;
+    this.outbox.delete(entry.payload.client_id);
+    this._outboxWindow = Math.min(this.maxInFlight, this._outboxWindow + 1);
+    entry.resolve(message);
+    this._outboxPump();
+  }
+
+  /**
+   * An error frame naming an outbox send: wait and send it again (rate limits, an outage), or give up on it.
+   * True when it answered an outbox send. @param {{message: string, code: string, client_id?: string, retry_after?: number}} error
+   */
+  _outboxRefused(error) {
+    const entry = error.client_id ? this.outbox.get(error.client_id) : undefined;
+    if (!entry) return false;
+    if (error.code === "rate_limited" || error.code === "service_unavailable") {
+      entry.socket = null;
+      const seconds = error.code === "rate_limited" ? Number(error.retry_after) || 1 : 1;
+      const now = Date.now();
+      // The first refusal of a pause halves the window, so a client over the server's rates backs off
+      // (as TCP does) instead of sending all again at once and being closed for flooding (1008).
+      if (now >= this._outboxPausedUntil) this._outboxWindow = Math.max(1, this._outboxWindow / 2);
+      this._outboxPausedUntil = Math.max(this._outboxPausedUntil, now + seconds * 1000);
+    } else {
+      this.outbox.delete(entry.payload.client_id);
+      entry.reject(new ChatApiError(0, { ...error, error: error.message }));
+    }
+    this._outboxPump();
+    return true;
+  }
+
+  /** Reject and forget every queued send. @param {Error} error */
+  _outboxFailAll(error) {
+    clearTimeout(this._outboxTimer);
+    const entries = [...this.outbox.values()];
+    this.outbox.clear();
+    for (const entry of entries) entry.reject(error);
+  }
+
   /** @param {{type: string, payload: any}} frame */
   async _onFrame({ type, payload }) {
     switch (type) {
       case "new_message":
+        // Before the duplicate check: the answer to a repeated client_id is a message seen already.
+        this._outboxStored(payload);
         if (payload.seq <= (this.seqs.get(payload.chat_id) || 0)) return; // seen already
         this.track(payload);
         return this._emit("message", payload);
@@ -516,7 +670,18 @@ export class ChatClient extends EventTarget {
         return this._emit(type, payload);
       case "resumed":
         this._attempt = 0;
+        // After the replay, which may have answered some: send the outbox's unanswered again.
+        this._outboxPump();
         return this._emit("resumed", payload);
+      case "error":
+        // A process shedding a handshake storm says when to come back; the close (1013) follows.
+        if (payload.code === "server_busy" && payload.retry_after) {
+          this._busyRetryMs = payload.retry_after * 1000;
+          return;
+        }
+        // One the outbox handles (retries, or rejects the send's promise) is not an `error` event.
+        if (this._outboxRefused(payload)) return;
+        return this._emit(type, payload);
       case "resync_required":
         return this._resync(payload.chat_id);
       default:
@@ -530,6 +695,7 @@ export class ChatClient extends EventTarget {
       const page = await this.history(chatId, { afterSeq: this.seqs.get(chatId) || 0, limit: 100 });
       if (!page.length) return;
       for (const message of page) {
+        this._outboxStored(message);
         if (message.seq <= (this.seqs.get(chatId) || 0)) continue;
         this.track(message);
         this._emit("message", message);

@@ -1,7 +1,9 @@
 // The web client at `/`: plain DOM on top of the client library (no framework, no build step).
 import { ChatApiError, ChatClient } from "../chat/client.js";
 
-const client = new ChatClient();
+// The refresh token in HttpOnly cookies, the access token in memory: an injected script could act only
+// while the page is open, and carry off nothing that outlives an access token's 15 minutes.
+const client = new ChatClient({ refreshCookie: true });
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
 /** @type {Map<number, any>} chat id -> list entry (with `detail` once loaded) */
