@@ -37,6 +37,9 @@ FULL = {
     "pgbench_seconds": 10,
     "layer_messages": 2000,
     "profile_seconds": 15,
+    "sweep_rooms": [200, 500],
+    "sweep_senders": [2, 20, 60],
+    "sweep_seconds": 10,
 }
 QUICK = {
     "fanout_seconds": 8,
@@ -52,6 +55,9 @@ QUICK = {
     "pgbench_seconds": 4,
     "layer_messages": 500,
     "profile_seconds": 0,
+    "sweep_rooms": [200],
+    "sweep_senders": [2, 20, 60],
+    "sweep_seconds": 5,
 }
 CTX = mp.get_context("spawn")
 
@@ -280,6 +286,54 @@ class Bench:
         self.result["scenarios"]["3_big_room"] = s
         self.cdf["3 big room 500"] = report.cdf_points(lat)
 
+    def scenario_big_room_sweep(self) -> None:
+        """8: rooms of 200 and 500 members all connected, 2, 20 and 60 closed-loop senders each (issue 19).
+
+        Each step reports throughput, p50/p99, lost and duplicates (counted after deliveries stop), how
+        late the last delivery was, Daphne's CPU per delivered frame, its RSS at the end, and the share
+        of new_message frames the local fan-out wrote (from /metrics: frames_fanned_out / frames_sent).
+        """
+        d = self.servers[0]
+        steps = []
+        for members in self.p["sweep_rooms"]:
+            room = self.seeded.room200 if members == 200 else self.seeded.big_room
+            for senders in self.p["sweep_senders"]:
+                before = scrape_frames(d.http)
+                s, lat = self.ws_run(
+                    urls=[d.ws], chats=[room], senders_per_chat=senders, mode="closed",
+                    duration=self.p["sweep_seconds"], procs=2, drain=3.0,
+                )  # fmt: skip
+                after = scrape_frames(d.http)
+                sent = after["sent"] - before["sent"]
+                s["members"] = len(room["members"])
+                s["fast_path_share"] = round((after["fanned"] - before["fanned"]) / sent, 4) if sent else None
+                s["daphne_rss_mib"] = round(rss_kib(d.pid) / 1024, 1)
+                log(f"sweep {members} members x {senders} senders: fast path {s['fast_path_share']}, "
+                    f"rss {s['daphne_rss_mib']} MiB")  # fmt: skip
+                steps.append(s)
+                self.cdf[f"8 room {members} x {senders}"] = report.cdf_points(lat)
+        self.result["scenarios"]["8_big_room_sweep"] = {"steps": steps}
+
+    def scenario_storm(self) -> None:
+        """9: a reconnect storm against one process: 100 users x 20 sockets opening at once (issue 19)."""
+        from bench.storm import storm_process
+
+        d = self.server("storm")  # a fresh process with no sockets
+        users = [m[1] for c in self.seeded.fanout for m in c["members"]][:100]
+        tokens = [t for t in users for _ in range(20)]
+        q = CTX.Queue()
+        cpu0 = cpu_seconds(d.pid)
+        w = CTX.Process(target=storm_process, args=(d.ws, tokens, 60.0, q))
+        w.start()
+        s = q.get(timeout=180)
+        w.join(timeout=30)
+        s["server_cpu_s"] = round(cpu_seconds(d.pid) - cpu0, 2)
+        log(f"storm: {s['opened']}/{s['sockets']} open, all in {s['all_open_s']} s, median {s['median_open_s']} s, "
+            f"{s['handshakes_per_s']}/s, shed {s['shed_server_busy']}, unanswered {s['unanswered']}")  # fmt: skip
+        self.result["scenarios"]["9_storm"] = s
+        d.stop()
+        self.servers.remove(d)
+
     def scenario_scale_out(self) -> None:
         """6: scenario 1 on two Daphne processes behind one address (make run WORKERS=2), sharing Redis."""
         pair = self.server("workers2", workers=2)
@@ -471,6 +525,8 @@ class Bench:
                 (2, self.scenario_fanout_open),
                 (3, self.scenario_big_room),
                 (6, self.scenario_scale_out),
+                (8, self.scenario_big_room_sweep),
+                (9, self.scenario_storm),
                 (4, self.scenario_rest),
                 (5, self.scenario_idle),
             ):
@@ -488,6 +544,21 @@ class Bench:
         self.result["elapsed_s"] = round(time.time() - started, 1)
         self.result["cdf"] = self.cdf
         return self.result
+
+
+def scrape_frames(base: str) -> dict[str, float]:
+    """{"sent": new_message frames sent, "fanned": frames the local fan-out wrote} from Daphne's /metrics."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:  # noqa: S310 - our own server
+        text = response.read().decode()
+    out = {"sent": 0.0, "fanned": 0.0}
+    for line in text.splitlines():
+        if line.startswith('chat_websocket_frames_sent_total{type="new_message"}'):
+            out["sent"] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith("chat_websocket_frames_fanned_out_total"):
+            out["fanned"] = float(line.rsplit(" ", 1)[1])
+    return out
 
 
 def summarise_profile(raw: Path, top: int = 40) -> dict[str, Any]:

@@ -27,6 +27,9 @@ class Seeded:
 
     fanout: list[dict[str, Any]] = field(default_factory=list)  # [{"chat_id", "members": [[uid, token]]}]
     big_room: dict[str, Any] = field(default_factory=dict)
+    room200: dict[str, Any] = field(
+        default_factory=dict
+    )  # the big room's first 200 users, in a room of their own
     idle_tokens: list[str] = field(default_factory=list)
     deep: dict[str, Any] = field(default_factory=dict)
 
@@ -111,6 +114,8 @@ def seed(*, idle_sockets: int, big_room: int, deep_messages: int, database_url: 
         room_users = make_users("room", big_room)
         room = group("big room", room_users)
         result.big_room = {"chat_id": room.pk, "members": [[u.pk, token(u)] for u in room_users]}
+        room200 = group("room of 200", room_users[:200])
+        result.room200 = {"chat_id": room200.pk, "members": result.big_room["members"][:200]}
         # Idle users sit in chats of 10, as real users would: each socket joins its user group and one chat.
         idle_users = make_users("idle", idle_sockets)
         chats = Chat.objects.bulk_create(

@@ -64,7 +64,9 @@ class Daphne:
             ]
             command += ["--workers", str(workers), "--", "--websocket-max-message-size", "65536"]
         else:
-            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+            # The listen backlog of production's socket (chatproject.serve), not Daphne's default 50.
+            endpoint = f"tcp:port={self.port}:interface=127.0.0.1:backlog=4096"
+            command = [sys.executable, "-m", "daphne", "-e", endpoint, "--websocket_connect_timeout", "30"]
             command += ["--websocket-max-message-size", "65536", app]
         self.proc = subprocess.Popen(
             command,

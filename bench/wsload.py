@@ -17,6 +17,7 @@ against the database's seqs.
 import asyncio
 import contextlib
 import json
+import random
 import time
 from typing import Any
 
@@ -37,10 +38,12 @@ class Sock:
 
 
 async def _connect(spec: dict[str, Any], limit: asyncio.Semaphore) -> ClientConnection | None:
+    """Open one socket as client.js would: a handshake shed by admission control (`server_busy`, then
+    1013) or closed by the handshake guard is tried again after its retry_after or a backoff."""
     async with limit:
-        for _attempt in range(3):
+        for attempt in range(12):
             try:
-                return await connect(
+                ws = await connect(
                     spec["url"],
                     additional_headers={"Authorization": f"Bearer {spec['token']}"},
                     compression=None,
@@ -51,6 +54,21 @@ async def _connect(spec: dict[str, Any], limit: asyncio.Semaphore) -> ClientConn
                 )
             except (OSError, TimeoutError, Exception):
                 await asyncio.sleep(0.5)
+                continue
+            wait = 0.5 * 2 ** min(attempt, 4) * (0.5 + random.random() / 2)
+            try:
+                first = json.loads(await asyncio.wait_for(ws.recv(), 0.15))
+            except TimeoutError:
+                return ws  # open, and nothing to say yet
+            except Exception:  # closed at once (1013): try again
+                await asyncio.sleep(wait)
+                continue
+            if first.get("type") == "error" and first["payload"].get("code") == "server_busy":
+                with contextlib.suppress(Exception):
+                    await ws.wait_closed()
+                await asyncio.sleep(max(wait, float(first["payload"].get("retry_after") or 0)))
+                continue
+            return ws  # open; its first frame (presence) is not one the run counts
     return None
 
 

@@ -67,11 +67,12 @@ DEFAULTS: dict[str, Any] = {
     # sent right after opening is replayed first.
     "WS_RESUME_WAIT_SECONDS": 0.5,
     # A handshake not decided within this long (a hung database or Redis) is accepted and closed with
-    # 1013; keep it below Daphne's --websocket_connect_timeout (5 s), which answers nothing.
+    # 1013; keep it below Daphne's --websocket_connect_timeout (30 s under chatproject.serve), which
+    # answers nothing.
     "WS_HANDSHAKE_TIMEOUT_SECONDS": 3.0,
     # Handshakes one process works on at once; one more is answered at once (accepted, an error frame
     # `server_busy` with `retry_after`, then closed 1013) instead of waiting in a queue that times out
-    # whole under a reconnect storm (realtime.handshake).
+    # whole under a reconnect storm (realtime.handshake). 0: no bound.
     "WS_MAX_HANDSHAKES_IN_PROGRESS": 64,
     # Events a socket may have queued, not yet sent, before it counts as fallen behind its chats: it is
     # then closed with 1013, and its client reconnects and resumes from the database (realtime.layer).

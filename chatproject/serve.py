@@ -39,7 +39,19 @@ RESTART_DELAY_SECONDS = 1.0
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
+# A reconnect storm (a restart of another process) arrives at once: a short accept queue turns the
+# overflow into resets, which a client sees as no answer at all. The kernel caps it at somaxconn.
+LISTEN_BACKLOG = 4096
+
+
+# Daphne drops a WebSocket handshake not completed within its --websocket_connect_timeout (5 s by default)
+# without a word: under a storm, one still waiting for its turn in the event loop. The app answers every
+# handshake it sees within WS_HANDSHAKE_TIMEOUT_SECONDS (realtime.handshake); this only has to outlast
+# the wait for that turn, so that no handshake ends in silence.
+WEBSOCKET_CONNECT_TIMEOUT = 30
+
+
+def listening_socket(host: str, port: int, backlog: int = LISTEN_BACKLOG) -> socket.socket:
     """A bound, listening TCP socket that child processes inherit."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -60,6 +72,8 @@ def daphne_command(sock: socket.socket, daphne_args: list[str]) -> list[str]:
     if os.environ.get("LOG_FORMAT") == "json" and not any(a.startswith("--access-log") for a in daphne_args):
         # One access log, in JSON, with request ids and durations: the app's (chatproject.logs).
         endpoint += ["--access-log", os.devnull]
+    if not any(a.startswith("--websocket_connect_timeout") for a in daphne_args):
+        endpoint += ["--websocket_connect_timeout", str(WEBSOCKET_CONNECT_TIMEOUT)]
     return [sys.executable, "-m", "daphne", *endpoint, *daphne_args, APPLICATION]
 
 

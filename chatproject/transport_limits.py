@@ -277,6 +277,9 @@ async def hold_response_until_drained(request: Any) -> None:
         await asyncio.sleep(_DRAIN_POLL_SECONDS)
 
 
+CLOSE_HANDSHAKE_SECONDS = 10.0
+
+
 def _install_websocket(server: Any, websocket_factory: Any) -> None:
     from daphne.http_protocol import WebRequest
     from daphne.ws_protocol import WebSocketProtocol
@@ -302,6 +305,11 @@ def _install_websocket(server: Any, websocket_factory: Any) -> None:
         # With failByDrop (autobahn's default) a frame over the limit ends the TCP connection with no
         # close frame (1006 at the client); without it the client gets 1009, then the connection ends.
         options.setdefault("failByDrop", False)
+        # After the server's close frame autobahn waits this long for the client's, then aborts the TCP
+        # connection (a reset, which discards what the client has not read yet). Its 1 s default cut
+        # off a client slowed by a reconnect storm before it read its answer (the 101 and the
+        # `server_busy` frame of a shed handshake), which it then saw as no answer at all.
+        options.setdefault("closeHandshakeTimeout", CLOSE_HANDSHAKE_SECONDS)
         original_set_protocol_options(self, **options)
 
     server.handle_reply = handle_reply

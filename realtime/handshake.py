@@ -10,8 +10,9 @@ Daphne's own handshake timeout rejects it without a word.
 Admission: at most WS_MAX_HANDSHAKES_IN_PROGRESS handshakes per process are worked on at once. Under a
 reconnect storm (a rolling restart closes every socket of a process with 1012) the rest would queue for
 the database and Redis until the whole queue timed out together; one past the bound is answered at
-once instead: accepted, told `server_busy` with a `retry_after` spread at random (so the retries do
-not come back as one wave), and closed 1013. Clients retry with backoff and jitter, and the process
+once instead: accepted, told `server_busy` with a `retry_after`, and closed 1013. The retry_after is a
+slot in a virtual queue that advances at the rate the process completes handshakes, so the shed
+clients come back about as fast as they can be served, not as one more wave. Clients retry with backoff and jitter, and the process
 serves handshakes at the rate it can.
 """
 
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -104,12 +106,38 @@ class _Handshake:
 _TRY_AGAIN_CODES = frozenset({frames.CLOSE_TRY_AGAIN_LATER})
 
 
-# Seconds a shed handshake is told to wait before trying again: spread, so retries do not return at once.
-SHED_RETRY_AFTER = (0.5, 3.0)
 BUSY_MESSAGE = "server busy, try again later"
+# A shed handshake is told to come back at a free slot of a virtual queue that advances at the rate this
+# process can complete handshakes (the bound over their recent mean duration): retries then arrive about
+# as fast as they can be served, not all at once (a fixed short wait would only repeat the storm, and
+# each refusal costs CPU too). Measured from durations, not completions, which our own pacing would limit.
+INITIAL_DURATION = 0.05  # seconds, until handshakes have been timed
+MAX_RETRY_AFTER = 60.0
 
 
-async def shed(scope: dict[str, Any], receive: Any, send: Any) -> None:
+class Admission:
+    """Handshakes in progress in this process, and when to tell a shed one to come back."""
+
+    def __init__(self) -> None:
+        self.in_progress = 0
+        self._mean_duration = INITIAL_DURATION
+        self._next_slot = 0.0
+
+    def done(self, duration: float) -> None:
+        """A handshake was decided (accepted or closed) `duration` seconds after it started."""
+        self.in_progress -= 1
+        self._mean_duration += 0.1 * (duration - self._mean_duration)
+
+    def retry_after(self) -> float:
+        """Seconds until the next free slot for a shed handshake (with a little jitter)."""
+        now = time.monotonic()
+        rate = max(chat_settings.WS_MAX_HANDSHAKES_IN_PROGRESS, 1) / max(self._mean_duration, 0.001)
+        self._next_slot = max(self._next_slot, now + 0.25) + 1.0 / rate
+        wait = min(MAX_RETRY_AFTER, self._next_slot - now)
+        return round(wait * random.uniform(0.9, 1.1), 3)  # noqa: S311 - jitter, not a secret
+
+
+async def shed(scope: dict[str, Any], receive: Any, send: Any, retry_after: float) -> None:
     """Answer a handshake the process has no room for: accept, `server_busy` with `retry_after`, close 1013."""
     metrics.handshake_shed()
     with contextlib.suppress(Exception):  # the client may already be gone
@@ -117,7 +145,6 @@ async def shed(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if message.get("type") != "websocket.connect":
             return
         await send({"type": "websocket.accept", "subprotocol": subprotocol(scope)})
-        retry_after = round(random.uniform(*SHED_RETRY_AFTER), 3)  # noqa: S311 - jitter, not a secret
         payload = frames.error_payload(BUSY_MESSAGE, "server_busy", retry_after=retry_after)
         await send({"type": "websocket.send", "text": frames.encode("error", payload)})
         await send({"type": "websocket.close", "code": frames.CLOSE_TRY_AGAIN_LATER})
@@ -129,23 +156,23 @@ class OutageHandshake:
 
     def __init__(self, app: Any):
         self.app = app
-        self.in_progress = 0
-
-    def _handshake_done(self) -> None:
-        self.in_progress -= 1
+        self.admission = Admission()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Run the app; turn an outage before or during the handshake into 1013."""
         if scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
-        if self.in_progress >= chat_settings.WS_MAX_HANDSHAKES_IN_PROGRESS:
-            await shed(scope, receive, send)
+        admission = self.admission
+        limit = chat_settings.WS_MAX_HANDSHAKES_IN_PROGRESS
+        if 0 < limit <= admission.in_progress:
+            await shed(scope, receive, send, admission.retry_after())
             return
         handshake = _Handshake(scope, send)
-        self.in_progress += 1
+        admission.in_progress += 1
+        started = time.monotonic()
         # Counted out the moment it is decided (accepted or closed), from inside its send.
-        handshake.on_decided = self._handshake_done
+        handshake.on_decided = lambda: admission.done(time.monotonic() - started)
         app = asyncio.ensure_future(self.app(scope, receive, handshake.send))
         decided = asyncio.ensure_future(handshake.decided.wait())
         try:

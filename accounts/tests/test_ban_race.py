@@ -80,6 +80,7 @@ async def test_every_socket_racing_a_ban_is_closed_within_a_second_and_nothing_i
     chat_overrides.WS_MAX_SOCKETS_PER_USER = (
         0  # 80 sockets of one user: this test is about the ban, not the cap
     )
+    chat_overrides.WS_MAX_HANDSHAKES_IN_PROGRESS = 0  # 80 at once: nor about admission control
     target, other = await db(UserFactory)(), await db(UserFactory)()
     chat = await db(group_chat)(other, target)
     tokens = [await db(access_token)(target) for _ in range(HANDSHAKES)]

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+LISTEN_BACKLOG = 4096
 
 
 def free_port() -> int:
@@ -83,10 +84,13 @@ def daphne_server(
             sys.executable,
             "-m",
             "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
+            # Production's listen backlog (chatproject.serve), not Daphne's default of 50, which a
+            # storm of connects overflows into resets.
+            "-e",
+            f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}",
+            # As chatproject.serve: Daphne's own handshake timeout would drop a waiting handshake silently.
+            "--websocket_connect_timeout",
+            "30",
             *(args or []),
             "chatproject.asgi:application",
         ],

@@ -1,0 +1,88 @@
+"""A reconnect storm: many sockets opening at once, retrying as client.js does (issue 19).
+
+Each socket connects; an answer is an open socket (still open a moment later), or an accepted socket
+closed with a code (1013 from the handshake guard or admission control, whose `server_busy` frame
+says `retry_after`). A client retries after the longer of retry_after and an exponential backoff with
+jitter. No answer at all (an HTTP error, a reset, a timeout) is counted as unanswered and not retried.
+"""
+
+import asyncio
+import json
+import random
+import time
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from bench.common import raise_nofile
+
+
+async def _storm(url: str, tokens: list[str], deadline_s: float) -> dict[str, Any]:
+    started = time.monotonic()
+    opened_at: list[float] = []
+    unanswered: list[str] = []
+    attempts = shed = guard_closed = 0
+    sockets: list[ClientConnection] = []
+
+    async def one(token: str) -> None:
+        nonlocal attempts, shed, guard_closed
+        attempt = 0
+        while time.monotonic() - started < deadline_s:
+            attempts += 1
+            try:
+                ws = await connect(
+                    url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=30,
+                    compression=None, ping_interval=None, close_timeout=2,
+                )  # fmt: skip
+            except InvalidStatus as exc:
+                unanswered.append(f"HTTP {exc.response.status_code}")
+                return
+            except (OSError, TimeoutError, Exception) as exc:
+                unanswered.append(type(exc).__name__)
+                return
+            retry_after = 0.0
+            try:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 0.3))
+                if frame.get("type") == "error" and frame["payload"].get("code") == "server_busy":
+                    shed += 1
+                    retry_after = float(frame["payload"].get("retry_after") or 0)
+                    await ws.wait_closed()
+                else:
+                    opened_at.append(time.monotonic() - started)  # a live frame (presence): open
+                    sockets.append(ws)
+                    return
+            except TimeoutError:
+                opened_at.append(time.monotonic() - started)
+                sockets.append(ws)
+                return
+            except ConnectionClosed:
+                guard_closed += 1
+            ceiling = min(10.0, 0.5 * 2**attempt)
+            attempt += 1
+            await asyncio.sleep(max(retry_after, ceiling / 2 + random.random() * ceiling / 2))
+        unanswered.append("deadline")
+
+    await asyncio.gather(*(one(t) for t in tokens))
+    all_open = max(opened_at) if opened_at else None
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    opened_at.sort()
+    return {
+        "sockets": len(tokens),
+        "opened": len(opened_at),
+        "opened_share": round(len(opened_at) / len(tokens), 4),
+        "unanswered": len(unanswered),
+        "unanswered_samples": unanswered[:5],
+        "attempts": attempts,
+        "shed_server_busy": shed,
+        "closed_by_guard_or_outage": guard_closed,
+        "all_open_s": round(all_open, 2) if all_open is not None else None,
+        "median_open_s": round(opened_at[len(opened_at) // 2], 2) if opened_at else None,
+        "handshakes_per_s": round(len(opened_at) / all_open, 1) if all_open else None,
+    }
+
+
+def storm_process(url: str, tokens: list[str], deadline_s: float, result_q: Any) -> None:
+    """Run one storm in this (spawned) process; put its summary on result_q."""
+    raise_nofile()
+    result_q.put(asyncio.run(_storm(url, tokens, deadline_s)))
