@@ -61,7 +61,9 @@ class _Chat:
     group: str
     pending: dict[int, Message] = field(default_factory=dict)
     timer: asyncio.TimerHandle | None = None
-    filling: bool = False
+    filling: "asyncio.Task[None] | None" = (
+        None  # the gap repair in flight (held: a bare task may be collected)
+    )
     # seq -> its fan-out, oldest kept first: every message handed over, in order or late.
     recent: dict[int, Fanout] = field(default_factory=dict)
 
@@ -95,7 +97,7 @@ class ChatOrder:
             chat.pending[seq] = message
             if len(chat.pending) > chat_settings.WS_REPLAY_LIMIT:
                 self._give_up(chat)
-            elif chat.timer is None and not chat.filling:
+            elif chat.timer is None and chat.filling is None:
                 chat.timer = asyncio.get_running_loop().call_later(
                     chat_settings.WS_REORDER_WAIT_SECONDS, self._gap_outlived_wait, chat_id, chat
                 )
@@ -125,15 +127,11 @@ class ChatOrder:
             old_chat.recent.pop(old_seq, None)
         return fanout
 
-    def waiting(self) -> int:
-        """How many messages wait for a predecessor, over all chats (bounded per chat)."""
-        return sum(len(chat.pending) for chat in self._chats.values())
-
     def _remember(self, chat_id: int, chat: _Chat) -> _Chat:
         self._chats[chat_id] = chat
         if len(self._chats) > MAX_CHATS:
             for old_id, old in list(self._chats.items())[: len(self._chats) - MAX_CHATS]:
-                if not old.pending and not old.filling and old_id != chat_id:
+                if not old.pending and old.filling is None and old_id != chat_id:
                     del self._chats[old_id]
         return chat
 
@@ -150,10 +148,9 @@ class ChatOrder:
 
     def _gap_outlived_wait(self, chat_id: int, chat: _Chat) -> None:
         chat.timer = None
-        if self._chats.get(chat_id) is not chat or not chat.pending or chat.filling:
+        if self._chats.get(chat_id) is not chat or not chat.pending or chat.filling is not None:
             return
-        chat.filling = True
-        asyncio.get_running_loop().create_task(self._fill(chat_id, chat))
+        chat.filling = asyncio.get_running_loop().create_task(self._fill(chat_id, chat))
 
     async def _fill(self, chat_id: int, chat: _Chat) -> None:
         """Read the gap before the waiting messages from the database once, then deliver in order."""
@@ -167,7 +164,7 @@ class ChatOrder:
             logger.warning("gap repair for chat %s failed", chat_id, exc_info=True)
             rows = []
         finally:
-            chat.filling = False
+            chat.filling = None
         metrics.process_gap_filled(len(rows))
         for row in rows:
             # A broadcast that arrived while the database answered is kept; its row is not needed.
