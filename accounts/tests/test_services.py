@@ -15,6 +15,7 @@ from accounts.errors import (
     UserNotFoundError,
 )
 from accounts.models import User
+from accounts.services import credentials
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from chatproject.errors import InvalidError
 
@@ -52,7 +53,7 @@ def test_user_register_raises_email_taken_when_email_exists_in_other_case():
 def test_user_register_raises_email_taken_when_unique_index_catches_a_race(monkeypatch):
     # Simulate losing the race: the existence check saw nothing, the row is there by insert time.
     UserFactory(email="ivan@example.com")
-    monkeypatch.setattr(services, "users_with_email", lambda *, email: User.objects.none())
+    monkeypatch.setattr(credentials, "users_with_email", lambda *, email: User.objects.none())
 
     with pytest.raises(EmailTakenError):
         services.user_register(username="ivan", email="Ivan@example.com", password=DEFAULT_PASSWORD)
@@ -61,7 +62,7 @@ def test_user_register_raises_email_taken_when_unique_index_catches_a_race(monke
 
 def test_user_register_leaves_outer_transaction_usable_after_lost_race(monkeypatch):
     UserFactory(email="ivan@example.com")
-    monkeypatch.setattr(services, "users_with_email", lambda *, email: User.objects.none())
+    monkeypatch.setattr(credentials, "users_with_email", lambda *, email: User.objects.none())
 
     with transaction.atomic():
         with pytest.raises(EmailTakenError):

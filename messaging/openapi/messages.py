@@ -1,32 +1,36 @@
-"""OpenAPI declarations of the messaging endpoints, applied to the views with extend_schema_view."""
+"""The operations of messaging.views.MessageViewSet, by view method."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
 
-from chatproject.fields import BIGINT_MAX
 from chatproject.schema import (
     REACT_BUDGET_SPENT,
     RETRY_AFTER,
     SEND_BUDGET_SPENT,
-    THROTTLED,
     UNAUTHORIZED,
     error_response,
 )
-from messaging.attachments.uploads import EXTENSIONS
+from messaging.openapi.examples import (
+    EDITED,
+    EMOJI,
+    MESSAGE,
+    MESSAGE_ID,
+    MESSAGE_NOT_FOUND,
+    NOT_MEMBER,
+    OLDER,
+    REACTED,
+    TOMBSTONE,
+)
 from messaging.payloads import (
-    AttachmentPayloadSerializer,
     MessageChangesPayloadSerializer,
     MessageListPayloadSerializer,
     MessagePayloadSerializer,
 )
 from messaging.serializers import (
-    AttachmentUploadSerializer,
     MessageChangesQuerySerializer,
     MessageEditSerializer,
     MessageHistoryQuerySerializer,
@@ -34,75 +38,6 @@ from messaging.serializers import (
     MessageSendSerializer,
     ReactionAddSerializer,
 )
-
-MESSAGE = {
-    "id": 10,
-    "chat_id": 1,
-    "sender_id": 1,
-    "content": "Hello, world!",
-    "created_at": "2026-01-05T10:40:00.000000Z",
-    "edited_at": None,
-    "seq": 2,
-    "reply_to": None,
-    "client_id": None,
-    "deleted": False,
-    "version": 0,
-    "reactions": [],
-    "attachments": [],
-}
-
-OLDER = {**MESSAGE, "id": 9, "sender_id": 2, "content": "Hi there!", "seq": 1,
-         "created_at": "2026-01-05T10:38:00.000000Z"}  # fmt: skip
-
-NOT_MEMBER = error_response(
-    "The chat does not exist or the caller is not a member (the same answer for both).",
-    "user is not a member of the chat",
-    "not_chat_member",
-)
-
-# --- edits, deletions, reactions, changes, search ---
-EDITED = {**MESSAGE, "content": "Hello, everyone!", "edited_at": "2026-01-05T10:41:00.000000Z", "version": 4}
-
-TOMBSTONE = {**OLDER, "content": "", "deleted": True, "version": 5}
-
-REACTED = {**MESSAGE, "version": 6, "reactions": [{"emoji": "👍", "count": 2, "me": True}]}
-
-MESSAGE_ID = OpenApiParameter(
-    "id",
-    {"type": "integer", "format": "int64", "minimum": 1, "maximum": BIGINT_MAX},
-    OpenApiParameter.PATH,
-    description="Message id.",
-    examples=[OpenApiExample("message", value=10)],
-)
-
-EMOJI = OpenApiParameter(
-    "emoji",
-    # EMOJI_PATTERN, and no "/": it is one path segment.
-    {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": 32,
-        "pattern": r"^[^/\s\u0000-\u001f\u007f-\u009f]+$",
-    },
-    OpenApiParameter.PATH,
-    description="The emoji to remove, URL-encoded.",
-    examples=[OpenApiExample("thumbs up", value="👍")],
-)
-
-MESSAGE_NOT_FOUND = error_response(
-    "No such message, or it is in a chat the caller is not a member of (the same answer for both). An id "
-    "that is not 1 to 2^63-1 in decimal digits matches no route: 404 with code not_found.",
-    "message not found",
-    "message_not_found",
-)
-
-ATTACHMENT = {
-    "id": 5,
-    "filename": "plan.pdf",
-    "size": 48213,
-    "content_type": "application/pdf",
-    "url": "/api/attachments/5/download",
-}
 
 # The operations of messaging.views.MessageViewSet, by view method.
 message_schema = extend_schema_view(
@@ -290,82 +225,6 @@ message_schema = extend_schema_view(
             ),
             401: UNAUTHORIZED,
             403: NOT_MEMBER,
-        },
-    ),
-)
-
-
-# The operations of messaging.views.AttachmentUploadView, by view method.
-attachment_upload_schema = extend_schema_view(
-    post=extend_schema(
-        operation_id="attachments_upload",
-        request={"multipart/form-data": AttachmentUploadSerializer},
-        responses={
-            201: OpenApiResponse(
-                AttachmentPayloadSerializer,
-                description="Stored. Send it with POST /api/messages/send {attachment_ids: [id]}; uploads no "
-                "message carries are deleted after a day.",
-                examples=[
-                    OpenApiExample("uploaded", value=ATTACHMENT, response_only=True, status_codes=["201"])
-                ],
-            ),
-            400: error_response(
-                "No file in the field `file`, an empty file, or a malformed multipart body.",
-                "file is empty",
-                "attachment_empty",
-            ),
-            401: UNAUTHORIZED,
-            413: error_response(
-                "The file is over ATTACHMENT_MAX_BYTES (default 10 MiB): answered as soon as Content-Length "
-                "says so (over the limit plus 64 KiB of multipart framing) or a chunked body passes it, "
-                "before the rest is read.",
-                "file is too large (at most 10485760 bytes)",
-                "attachment_too_large",
-            ),
-            415: error_response(
-                "The content is not PNG, JPEG, GIF, WebP, PDF or UTF-8 text (sniffed, whatever the name or "
-                "declared type; text that starts like an HTML or XML document is refused too), or the body "
-                "is not multipart/form-data.",
-                "file type not allowed: PNG, JPEG, GIF, WebP, PDF or UTF-8 text only",
-                "unsupported_attachment_type",
-            ),
-            429: THROTTLED,
-        },
-    ),
-)
-
-
-# The operations of messaging.views.AttachmentDownloadView, by view method.
-attachment_download_schema = extend_schema_view(
-    get=extend_schema(
-        operation_id="attachments_download",
-        parameters=[
-            OpenApiParameter(
-                "id",
-                {"type": "integer", "format": "int64", "minimum": 1, "maximum": BIGINT_MAX},
-                OpenApiParameter.PATH,
-                description="Attachment id.",
-                examples=[OpenApiExample("attachment", value=5)],
-            )
-        ],
-        responses={
-            **{
-                (200, content_type): OpenApiResponse(
-                    OpenApiTypes.BINARY,
-                    description="The file, with its sniffed Content-Type; images inline, anything else as a "
-                    "download (Content-Disposition: attachment). Never runs in the browser: "
-                    "X-Content-Type-Options: nosniff and Content-Security-Policy: sandbox.",
-                )
-                for content_type in EXTENSIONS
-            },
-            401: UNAUTHORIZED,
-            404: error_response(
-                "No such attachment, or the caller may not read it (not a member of the chat it was sent in; "
-                "someone else's unsent upload): the same answer for both. An id that is not 1 to 2^63-1 "
-                "matches no route: 404 with code not_found.",
-                "attachment not found",
-                "attachment_not_found",
-            ),
         },
     ),
 )
