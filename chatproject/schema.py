@@ -121,29 +121,21 @@ class RateLimitedSerializer(ErrorSerializer):
     )
 
 
-SEND_BUDGET_SPENT = OpenApiResponse(
-    RateLimitedSerializer,
-    description="The sender's message budget (THROTTLE_SEND, default 120/min: sends and edits over REST and "
-    "WebSocket together) is spent; try again after Retry-After seconds. Nothing is stored.",
-    examples=[
-        OpenApiExample(
-            "rate_limited",
-            value=RateLimitedError(retry_after=12).as_dict(),
-            response_only=True,
-        )
-    ],
+def budget_spent(description: str) -> OpenApiResponse:
+    """A 429 of a per-user budget (chatproject.errors.RateLimitedError), with its example body."""
+    example = OpenApiExample(
+        "rate_limited", value=RateLimitedError(retry_after=12).as_dict(), response_only=True
+    )
+    return OpenApiResponse(RateLimitedSerializer, description=description, examples=[example])
+
+
+SEND_BUDGET_SPENT = budget_spent(
+    "The sender's message budget (THROTTLE_SEND, default 120/min: sends and edits over REST and "
+    "WebSocket together) is spent; try again after Retry-After seconds. Nothing is stored."
 )
-REACT_BUDGET_SPENT = OpenApiResponse(
-    RateLimitedSerializer,
-    description="The caller's reaction budget (THROTTLE_REACT, default 300/min: adds and removes together, "
-    "over every transport and process) is spent; try again after Retry-After seconds. Nothing changes.",
-    examples=[
-        OpenApiExample(
-            "rate_limited",
-            value=RateLimitedError(retry_after=12).as_dict(),
-            response_only=True,
-        )
-    ],
+REACT_BUDGET_SPENT = budget_spent(
+    "The caller's reaction budget (THROTTLE_REACT, default 300/min: adds and removes together, "
+    "over every transport and process) is spent; try again after Retry-After seconds. Nothing changes."
 )
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",

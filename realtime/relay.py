@@ -111,7 +111,7 @@ class EventRelay:
         if frame is None:
             return False
         wire = self.wire
-        if self.delivery.offer_now(chat_id, seq, lambda: wire.write(frame)):
+        if self.delivery.offer_now(chat_id, seq, _writer(wire, frame)):
             fanout.written += 1
             return True
         return False

@@ -11,22 +11,14 @@ from django.conf import settings
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from accounts.tests.factories import UserFactory
-from chats import services as chat_services
 from messaging.models import Message
 from realtime.tests.live import daphne_server, ws_url
+from realtime.tests.test_send_budget_ws import pair_chat
 from realtime.tests.wsclient import access_token, open_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 db = database_sync_to_async
-
-
-@db
-def pair_chat():
-    alice, bob = UserFactory(), UserFactory()
-    chat, _ = chat_services.chat_create_private(user=alice, other_user_id=bob.pk)
-    return alice, chat
 
 
 @db
