@@ -7,15 +7,14 @@ jitter. No answer at all (an HTTP error, a reset, a timeout) is counted as unans
 """
 
 import asyncio
-import json
-import random
 import time
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from bench.common import raise_nofile
+from bench.wsload import backoff, first_answer
 
 
 async def _storm(url: str, tokens: list[str], deadline_s: float) -> dict[str, Any]:
@@ -41,26 +40,17 @@ async def _storm(url: str, tokens: list[str], deadline_s: float) -> dict[str, An
             except (OSError, TimeoutError, Exception) as exc:
                 unanswered.append(type(exc).__name__)
                 return
-            retry_after = 0.0
-            try:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), 0.3))
-                if frame.get("type") == "error" and frame["payload"].get("code") == "server_busy":
-                    shed += 1
-                    retry_after = float(frame["payload"].get("retry_after") or 0)
-                    await ws.wait_closed()
-                else:
-                    opened_at.append(time.monotonic() - started)  # a live frame (presence): open
-                    sockets.append(ws)
-                    return
-            except TimeoutError:
+            outcome, retry_after = await first_answer(ws, 0.3)
+            if outcome == "open":
                 opened_at.append(time.monotonic() - started)
                 sockets.append(ws)
                 return
-            except ConnectionClosed:
+            if outcome == "busy":
+                shed += 1
+            else:
                 guard_closed += 1
-            ceiling = min(10.0, 0.5 * 2**attempt)
+            await asyncio.sleep(max(retry_after, backoff(attempt)))
             attempt += 1
-            await asyncio.sleep(max(retry_after, ceiling / 2 + random.random() * ceiling / 2))
         unanswered.append("deadline")
 
     await asyncio.gather(*(one(t) for t in tokens))

@@ -37,9 +37,33 @@ class Sock:
         self.seqs: dict[int, list[int]] = {}
 
 
+def backoff(attempt: int) -> float:
+    """client.js's reconnect wait: exponential, capped, half fixed and half random."""
+    ceiling = min(10.0, 0.5 * 2**attempt)
+    return ceiling / 2 + random.random() * ceiling / 2
+
+
+async def first_answer(ws: ClientConnection, wait: float) -> tuple[str, float]:
+    """What a socket just opened says in its first `wait` seconds, read as client.js reads it:
+    ("open", 0) when it stays open (quiet, or a live frame such as presence), ("busy", retry_after)
+    for a handshake shed by admission control (`server_busy`, then 1013), ("closed", 0) when it is
+    closed at once (the handshake guard's 1013)."""
+    try:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), wait))
+    except TimeoutError:
+        return "open", 0.0
+    except Exception:
+        return "closed", 0.0
+    if frame.get("type") == "error" and frame["payload"].get("code") == "server_busy":
+        with contextlib.suppress(Exception):
+            await ws.wait_closed()
+        return "busy", float(frame["payload"].get("retry_after") or 0)
+    return "open", 0.0
+
+
 async def _connect(spec: dict[str, Any], limit: asyncio.Semaphore) -> ClientConnection | None:
-    """Open one socket as client.js would: a handshake shed by admission control (`server_busy`, then
-    1013) or closed by the handshake guard is tried again after its retry_after or a backoff."""
+    """Open one socket as client.js would: a handshake shed or closed at once is tried again after the
+    longer of its retry_after and a backoff."""
     async with limit:
         for attempt in range(12):
             try:
@@ -55,20 +79,10 @@ async def _connect(spec: dict[str, Any], limit: asyncio.Semaphore) -> ClientConn
             except (OSError, TimeoutError, Exception):
                 await asyncio.sleep(0.5)
                 continue
-            wait = 0.5 * 2 ** min(attempt, 4) * (0.5 + random.random() / 2)
-            try:
-                first = json.loads(await asyncio.wait_for(ws.recv(), 0.15))
-            except TimeoutError:
-                return ws  # open, and nothing to say yet
-            except Exception:  # closed at once (1013): try again
-                await asyncio.sleep(wait)
-                continue
-            if first.get("type") == "error" and first["payload"].get("code") == "server_busy":
-                with contextlib.suppress(Exception):
-                    await ws.wait_closed()
-                await asyncio.sleep(max(wait, float(first["payload"].get("retry_after") or 0)))
-                continue
-            return ws  # open; its first frame (presence) is not one the run counts
+            outcome, retry_after = await first_answer(ws, 0.15)
+            if outcome == "open":
+                return ws
+            await asyncio.sleep(max(backoff(attempt), retry_after))
     return None
 
 
