@@ -158,13 +158,32 @@ def wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
+            # The answer must come from this process: if it exited (its port taken), another answered.
+            if conn.getresponse().status == 200 and process.poll() is None:
                 return
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"not up on {port}: {log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.2)
+
+
+def start_replica(log: Path, env: dict[str, str], attempts: int = 3) -> Replica:
+    """One healthy replica on a free port; another port when something took this one before it bound."""
+    for attempt in range(attempts):
+        port = free_port()
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                web_command(port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_healthy(port, process, log)
+            return Replica(port, log, process)
+        except RuntimeError:
+            stop(process)
+            if attempt == attempts - 1 or "cannot listen" not in log.read_text(errors="replace"):
+                raise
+    raise AssertionError("unreachable")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -187,15 +206,7 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
     nginx: subprocess.Popen[bytes] | None = None
     try:
         for index in range(2):
-            port = free_port()
-            log = tmp_path / f"web{index}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    web_command(port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-                )
-            replicas.append(Replica(port, log, process))
-        for replica in replicas:
-            wait_healthy(replica.port, replica.process, replica.log)
+            replicas.append(start_replica(tmp_path / f"web{index}.log", env))
 
         port = free_port()
         (tmp_path / "chat.conf").write_text(nginx_conf([r.port for r in replicas], port))

@@ -23,10 +23,20 @@ ROOT = Path(__file__).resolve().parents[2]
 LISTEN_BACKLOG = 4096
 
 
+# Ports this test process has handed out: the kernel may offer a released port again, and two servers
+# told the same port would have one answer the other's health check while the second exits.
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on now, never the same twice in one test run."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def database_url() -> str:
