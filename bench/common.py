@@ -1,5 +1,6 @@
 """Small helpers shared by the benchmark's orchestrator and its load-generator processes (no Django here)."""
 
+import contextlib
 import json
 import os
 import platform
@@ -93,6 +94,21 @@ def cpu_seconds(pid: int) -> float:
         fields = f.read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process, its children that exited and were reaped, and its children alive now:
+    a supervisor's whole tree, a Daphne stopped and replaced in between included."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    own_and_reaped = sum(int(x) for x in fields[11:15]) / ticks
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    alive = 0.0
+    for child in children:
+        with contextlib.suppress(FileNotFoundError):  # exited between the two reads
+            alive += cpu_seconds(int(child))
+    return own_and_reaped + alive
 
 
 def raise_nofile() -> int:

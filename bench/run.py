@@ -8,9 +8,11 @@ Writes bench/results/<timestamp>.json and PNG plots, prints a markdown table on 
 """
 
 import argparse
+import asyncio
 import contextlib
 import multiprocessing as mp
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from bench import limits, report
-from bench.common import REPO, RESULTS, cpu_seconds, dump, latency_summary, log, machine, rss_kib
+from bench.common import (
+    REPO,
+    RESULTS,
+    cpu_seconds,
+    dump,
+    latency_summary,
+    log,
+    machine,
+    raise_nofile,
+    rss_kib,
+    tree_cpu_seconds,
+)
 from bench.restload import rest_process
 from bench.servers import Daphne, server_env
 from bench.wsload import ws_process
@@ -40,6 +53,9 @@ FULL = {
     "sweep_rooms": [200, 500],
     "sweep_senders": [2, 20, 60],
     "sweep_seconds": 10,
+    "restart_seconds": 20,
+    "restart_stop_at": 5,
+    "restart_rate": 5,
 }
 QUICK = {
     "fanout_seconds": 8,
@@ -58,6 +74,9 @@ QUICK = {
     "sweep_rooms": [200],
     "sweep_senders": [2, 20, 60],
     "sweep_seconds": 5,
+    "restart_seconds": 10,
+    "restart_stop_at": 3,
+    "restart_rate": 5,
 }
 CTX = mp.get_context("spawn")
 
@@ -334,6 +353,51 @@ class Bench:
         d.stop()
         self.servers.remove(d)
 
+    def scenario_rolling_restart(self) -> None:
+        """10: a rolling restart under load (issue 19). Two Daphne processes behind one port (make run
+        WORKERS=2), the 100 users of the fan-out chats with 20 sockets each (2,000), one sender per chat
+        at restart_rate sends/s over REST; SIGTERM to one Daphne after restart_stop_at s. Its sockets
+        reconnect and resume (bench/restart.py): the time until all are back, lost, duplicates, late."""
+        from django.db.models import Max
+
+        from bench.restart import Sender, Socket, rolling_restart
+        from messaging.models import Message
+
+        raise_nofile()
+        pair = self.server("restart", workers=2)
+        chats = self.seeded.fanout
+        newest = dict(
+            Message.objects.filter(chat_id__in=[c["chat_id"] for c in chats])
+            .values_list("chat_id").annotate(Max("seq")).values_list("chat_id", "seq__max")
+        )  # fmt: skip
+        sockets = [
+            Socket(token, c["chat_id"], newest.get(c["chat_id"], 0))
+            for c in chats for _, token in c["members"] for _ in range(20)
+        ]  # fmt: skip
+        senders = [Sender(c["members"][0][1], c["chat_id"]) for c in chats]
+        stopped: list[int] = []
+
+        def stop_one() -> None:
+            stopped.append(pair.pids[0])
+            os.kill(stopped[0], signal.SIGTERM)
+
+        cpu0 = tree_cpu_seconds(pair.pid)
+        s = asyncio.run(
+            rolling_restart(
+                url=pair.ws, base=pair.http, sockets=sockets, senders=senders, rate=self.p["restart_rate"],
+                duration=self.p["restart_seconds"], stop_at=self.p["restart_stop_at"], stop_one=stop_one,
+            )
+        )  # fmt: skip
+        cpu = tree_cpu_seconds(pair.pid) - cpu0
+        # The CPU of the whole run, the opening of 2,000 sockets included, over what was delivered live.
+        s["cpu_us_per_delivery"] = round(1e6 * cpu / max(s["deliveries"], 1), 1)
+        log(f"rolling restart: {s['sockets_restarted']} of {s['sockets']} sockets restarted, all back in "
+            f"{s['all_back_s']} s, lost {s['lost']}, duplicates {s['duplicates']}, {s['sends_per_s']} sends/s, "
+            f"p99 {s['p99_ms']} ms, closes {s['close_codes']}")  # fmt: skip
+        self.result["scenarios"]["10_rolling_restart"] = s
+        pair.stop()
+        self.servers.remove(pair)
+
     def scenario_scale_out(self) -> None:
         """6: scenario 1 on two Daphne processes behind one address (make run WORKERS=2), sharing Redis."""
         pair = self.server("workers2", workers=2)
@@ -527,6 +591,7 @@ class Bench:
                 (6, self.scenario_scale_out),
                 (8, self.scenario_big_room_sweep),
                 (9, self.scenario_storm),
+                (10, self.scenario_rolling_restart),
                 (4, self.scenario_rest),
                 (5, self.scenario_idle),
             ):
@@ -650,6 +715,23 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(
             ws_row("6 scale-out, 2 Daphne, one address", s, verdict(s["lost"] == 0) + ": 0 lost", "closed")
         )
+    for s in sc.get("8_big_room_sweep", {}).get("steps", []):
+        row = ws_row(f"8 room {s['members']} x {s['senders']} senders", s, "", "closed")
+        row["limit"] = f"fast path {s['fast_path_share']:.1%}" if s.get("fast_path_share") else None
+        out.append(row)
+    if "9_storm" in sc:
+        s = sc["9_storm"]
+        ok = s["opened_share"] >= 0.99 and (s["all_open_s"] or 1e9) <= 30 and s["unanswered"] == 0
+        out.append({"scenario": f"9 storm, {s['sockets']:,} at once", "throughput": f"{s['handshakes_per_s']} handshakes/s",
+                    "p50_ms": (s["median_open_s"] or 0) * 1000, "lost": s["unanswered"],
+                    "target": verdict(ok) + ": >=99% open in 30 s, all answered"})  # fmt: skip
+    if "10_rolling_restart" in sc:
+        s = sc["10_rolling_restart"]
+        ok = s["lost"] == 0 and s["duplicates"] == 0 and s["restarted_back"] == s["sockets_restarted"]
+        out.append({"scenario": f"10 rolling restart, {s['sockets']:,} sockets", "offered": f"{s['senders']} senders",
+                    "throughput": f"{s['sends_per_s']} sends/s", "p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"],
+                    "lost": s["lost"], "limit": f"{s['sockets_restarted']} back in {s['all_back_s']} s",
+                    "target": verdict(ok) + ": 0 lost, 0 twice, all back"})  # fmt: skip
     rest = sc.get("4_rest", {})
     for s in rest.get("send", []):
         c = s["concurrency"]

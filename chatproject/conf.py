@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     # A new socket holds live messages until the client's first frame, or this long, so a `resume`
     # sent right after opening is replayed first.
     "WS_RESUME_WAIT_SECONDS": 0.5,
+    # A client that opens with `?resume=1` promises `resume` as its first frame: live messages wait for
+    # it (a slow link or a busy client may take longer than WS_RESUME_WAIT_SECONDS), at most this long.
+    "WS_RESUME_PROMISED_WAIT_SECONDS": 10.0,
     # A handshake not decided within this long (a hung database or Redis) is accepted and closed with
     # 1013; keep it below Daphne's --websocket_connect_timeout (30 s under chatproject.serve), which
     # answers nothing.
@@ -125,6 +128,7 @@ class ChatSettings:
     WS_REPLAY_LIMIT: int
     WS_REORDER_WAIT_SECONDS: float
     WS_RESUME_WAIT_SECONDS: float
+    WS_RESUME_PROMISED_WAIT_SECONDS: float
     WS_HANDSHAKE_TIMEOUT_SECONDS: float
     WS_MAX_HANDSHAKES_IN_PROGRESS: int
     WS_MAX_QUEUED_EVENTS: int

@@ -9,17 +9,22 @@ trigger to first:
 
 1. stop listening, so new connections go to the other processes on the shared socket (or another
    replica behind the load balancer);
-2. close every open WebSocket with 1012 (service restart): its client reconnects elsewhere and
+2. run the hooks apps registered with `before_closing_sockets` (realtime hands its sockets over in the
+   registry, so their clients find their per-user slots free on another process), at most
+   HOOK_SECONDS;
+3. close every open WebSocket with 1012 (service restart): its client reconnects elsewhere and
    sends `resume`, which replays what it missed, once;
-3. wait until every in-flight HTTP request has answered and every socket's close handshake is done,
+4. wait until every in-flight HTTP request has answered and every socket's close handshake is done,
    or until SHUTDOWN_GRACE_SECONDS less a margin has passed;
 
 and only then cancel what is left, as Daphne did. `chatproject.serve` kills a process that has not
 exited after SHUTDOWN_GRACE_SECONDS, so the margin leaves time to exit.
 """
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatproject.conf import chat_settings
@@ -30,6 +35,24 @@ CLOSE_SERVICE_RESTART = 1012
 # Of the grace, kept for cancelling what is left and for the process to exit.
 EXIT_MARGIN_SECONDS = 1.0
 _POLL_SECONDS = 0.05
+# The hooks run while clients still wait for their close: they must be quick, and are cut off past this.
+HOOK_SECONDS = 2.0
+
+_hooks: list[Callable[[], Awaitable[Any]]] = []
+
+
+def before_closing_sockets(hook: Callable[[], Awaitable[Any]]) -> None:
+    """Run `hook` (a coroutine function) on SIGTERM, after listening stops and before sockets close."""
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+async def _run_hooks() -> None:
+    for hook in list(_hooks):
+        try:
+            await asyncio.wait_for(hook(), HOOK_SECONDS)
+        except Exception:
+            logger.exception("shutdown hook %s failed", getattr(hook, "__qualname__", hook))
 
 
 def install() -> None:
@@ -99,9 +122,15 @@ def drain(server: Any) -> Any:
     for port in getattr(server, "_graceful_ports", []):
         if hasattr(port, "stopListening"):
             port.stopListening()
-    closed = close_websockets(server)
-    logger.info("shutting down: closed %d sockets with 1012; waiting up to %.1f s", closed, grace)
     done: defer.Deferred[None] = defer.Deferred()
+
+    def close_then_wait(_: Any) -> None:
+        closed = close_websockets(server)
+        logger.info("shutting down: closed %d sockets with 1012; waiting up to %.1f s", closed, grace)
+        loop.start(_POLL_SECONDS, now=True)
+
+    hooks = defer.Deferred.fromFuture(asyncio.ensure_future(_run_hooks()))
+    hooks.addBoth(close_then_wait)
 
     def check() -> None:
         left = open_connections(server)
@@ -113,5 +142,4 @@ def drain(server: Any) -> Any:
 
     loop = task.LoopingCall(check)
     loop.clock = reactor
-    loop.start(_POLL_SECONDS, now=True)
     return done

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
@@ -18,14 +19,15 @@ from accounts.models import User
 from chatproject import metrics
 from chatproject.conf import chat_settings
 from chats.selectors import chat_last_seq_for_member
-from realtime import frames, limits, selectors, watchdog
+from realtime import frames, selectors, watchdog
 from realtime.commands import Commands
 from realtime.delivery import OrderedDelivery
 from realtime.expiry import CredentialExpiry
 from realtime.groups import chat_group, user_group
 from realtime.handshake import LAYER_ERRORS, subprotocol
-from realtime.presence.service import SeenPresence, socket_closed, socket_opened
+from realtime.presence.service import SeenPresence, socket_came_online, socket_close, socket_open
 from realtime.protocol import ServerEvent, layer_type
+from realtime.registry.store import Opened
 from realtime.relay import EventRelay
 from realtime.threads import in_db_thread
 from realtime.wire import SCOPE_EXTENSION, SocketWire
@@ -43,13 +45,21 @@ except ImportError:  # pragma: no cover - another ASGI server
 _NEW_MESSAGE = layer_type(ServerEvent.NEW_MESSAGE)
 
 
+def resume_wait(scope: dict[str, Any]) -> float:
+    """How long live messages wait for the client's first frame: longer when it promised a `resume`."""
+    query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin1"))
+    if query.get("resume", [""])[0] in ("1", "true"):
+        return chat_settings.WS_RESUME_PROMISED_WAIT_SECONDS
+    return chat_settings.WS_RESUME_WAIT_SECONDS
+
+
 class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
     """One client socket: joins its user's and chats' groups, runs commands, relays events."""
 
     user: User
     chat_ids: set[int]
     delivery: OrderedDelivery
-    socket_slot: str | None = None  # the channel name holding one of the user's socket slots
+    registered = False  # recorded in the socket registry (realtime.registry): forgotten when it ends
     socket_record: metrics.SocketRecord | None = None  # its lifecycle in the metrics and the log
     close_code: int | None = None  # the code this side closed with, if it did
     wire: SocketWire | None = None  # the socket's raw output for the local fan-out, if the server offers it
@@ -69,8 +79,12 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
         finally:  # not in websocket_disconnect: a connect that failed half-way holds its slot too
             self._detach()
             metrics.socket_closed(self.socket_record, self.close_code)
-            if self.socket_slot is not None:
-                await limits.socket_slot_give_back(conn=self.socket_slot)
+            if self.registered:
+                # A socket refused after it was recorded (a ban re-checked) was never announced: tell no chat.
+                told = (
+                    self.chat_ids if self.socket_record is not None and self.socket_record.opened else set()
+                )
+                await socket_close(user_id=self.user.pk, conn=self.channel_name, chat_ids=told)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Run the message's handler (by `type`, as Channels does), without close_old_connections(): every
@@ -95,7 +109,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
         # Per chat, the change version a resume replayed up to: queued changes at or below it are dropped.
         self.replayed_version: dict[int, int] = {}
         self.presence_seen = SeenPresence()
-        # Live messages wait for the client's first frame (or WS_RESUME_WAIT_SECONDS): a `resume` goes first.
+        # Live messages wait for the client's first frame (or resume_wait()): a `resume` goes first.
         self.delivery = OrderedDelivery(
             send=self.send_frame,
             fetch=self._fetch_messages,
@@ -109,10 +123,12 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
             await self._refuse(frames.CLOSE_UNAUTHENTICATED)
             return
         self.user = user
-        if not await limits.socket_slot_take(user_id=user.pk, conn=self.channel_name):
+        # One registry call: refused past the user's cap, else recorded (and maybe their first socket).
+        opened = await socket_open(user_id=user.pk, conn=self.channel_name)
+        if opened is Opened.REFUSED:
             await self._refuse(frames.CLOSE_TOO_MANY_SOCKETS)
             return
-        self.socket_slot = self.channel_name
+        self.registered = True
         # Join before accepting, so once the client sees the socket open nothing sent to it is missed.
         # The user group first: a chat joined after this point is announced there.
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
@@ -129,9 +145,12 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
         await self.accept(subprotocol(self.scope))
         self.socket_record = metrics.socket_opened(self.scope)
         self.expiry.at(self.scope.get("token_exp"))
-        self.delivery.release_after(chat_settings.WS_RESUME_WAIT_SECONDS)
+        self.delivery.release_after(
+            resume_wait(self.scope), self.wire.client_frames_read if self.wire is not None else None
+        )
         watchdog.watch(self)
-        await socket_opened(user_id=user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
+        if opened is Opened.CAME_ONLINE:
+            await socket_came_online(user_id=user.pk, chat_ids=self.chat_ids)
 
     def _attach(self) -> None:
         """Take new messages straight from the channel layer when the server gives the socket's wire."""
@@ -160,7 +179,6 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
             self.delivery.close()
         watchdog.unwatch(self)
         if hasattr(self, "user"):
-            await socket_closed(user_id=self.user.pk, conn=self.channel_name, chat_ids=self.chat_ids)
             for group in [user_group(self.user.pk), *(chat_group(chat_id) for chat_id in self.chat_ids)]:
                 try:
                     await self.channel_layer.group_discard(group, self.channel_name)

@@ -29,6 +29,8 @@ from realtime.protocol import Reply, ServerEvent
 logger = logging.getLogger(__name__)
 
 Payload = dict[str, Any]
+# How many times the hold is extended for a first frame read but not yet handled (see release_after).
+HOLD_EXTENSIONS = 10
 # (frame type, payload, the frame already encoded or None)
 SendFrame = Callable[[str, Payload, str | None], Awaitable[None]]
 # (chat id, after seq, through seq) -> the chat's message payloads in that window, oldest first, at most
@@ -120,13 +122,23 @@ class OrderedDelivery:
         chat.cursor = seq
         return True
 
-    def release_after(self, seconds: float) -> None:
-        """End the hold `seconds` from now, unless release() comes first."""
-        self._cancel_release_timer()
-        self._release_timer = asyncio.create_task(self._release_later(seconds))
+    def release_after(self, seconds: float, first_frame_read: Callable[[], bool] | None = None) -> None:
+        """End the hold `seconds` from now, unless release() comes first.
 
-    async def _release_later(self, seconds: float) -> None:
+        `first_frame_read` tells whether the client's first frame has been read from the socket. If it
+        has when the time is up, the process is behind (under a reconnect storm) and that frame, most
+        likely a `resume`, waits to be handled: releasing now would send live messages ahead of its
+        replay, so the hold is extended (at most HOLD_EXTENSIONS times) and the frame releases it.
+        """
+        self._cancel_release_timer()
+        self._release_timer = asyncio.create_task(self._release_later(seconds, first_frame_read))
+
+    async def _release_later(self, seconds: float, first_frame_read: Callable[[], bool] | None) -> None:
         await asyncio.sleep(seconds)
+        for _ in range(HOLD_EXTENSIONS):
+            if first_frame_read is None or not first_frame_read() or not self.holding:
+                break
+            await asyncio.sleep(seconds)
         await self.release()
 
     async def release(self) -> None:

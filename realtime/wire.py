@@ -36,6 +36,10 @@ class SocketWire:
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
 
+    def client_frames_read(self) -> bool:
+        """Whether a message from the client has been read off the socket (handled or not yet)."""
+        return bool(self._protocol.trafficStats.incomingWebSocketMessages)
+
     def write(self, frame: bytes) -> bool:
         """Write a prepared frame now, as autobahn's sendData would; False: send it through `send()`."""
         protocol = self._protocol

@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Collection
 
-from realtime.presence import store
+from realtime.registry import store
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Presence as sockets see it: a socket opened or closed, this process's heartbeat, and the fan-out policy.
+"""Presence as sockets see it: a socket opened or closed (recorded by realtime.registry), and the fan-out
+policy.
 
 A transition (a user's first socket opened, last one closed or expired) decided by the store is
 announced as a `presence {user_id, online}` event to the user's chats of at most
@@ -6,18 +7,16 @@ PRESENCE_FANOUT_MAX_MEMBERS members, at once (realtime.events.broadcast_now: no 
 A socket relays each change once, however many chats it shares with that user (SeenPresence).
 """
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Collection, Iterable
 
 from chatproject.conf import chat_settings
 from chats.selectors import chat_ids_for_user_id, chat_ids_with_members_at_most
+from realtime import registry
 from realtime.events import broadcast_now
 from realtime.groups import chat_group
-from realtime.presence import store
-from realtime.presence.store import REDIS_ERRORS
 from realtime.protocol import PresencePayload, ServerEvent
+from realtime.registry.store import REDIS_ERRORS, Opened
 from realtime.threads import in_db_thread
 
 logger = logging.getLogger(__name__)
@@ -63,76 +62,34 @@ async def announce(user_id: int, online: bool, chat_ids: Iterable[int] | None = 
         await broadcast_now(chat_group(chat_id), ServerEvent.PRESENCE, payload)
 
 
-# --- this process's sockets and their heartbeat ---------------------------------------------
-
-# Per event loop: conn -> user id of the sockets open here, and the heartbeat task refreshing them.
-_local: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, int]]" = weakref.WeakKeyDictionary()
-_tasks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]]" = (
-    weakref.WeakKeyDictionary()
-)
+# --- sockets opened and closed, on top of the registry ------------------------------------
 
 
-def local_sockets() -> dict[str, int]:
-    """This event loop's open sockets: channel name -> user id."""
-    loop = asyncio.get_running_loop()
-    sockets = _local.get(loop)
-    if sockets is None:
-        sockets = _local[loop] = {}
-    return sockets
+async def _announce_anywhere(user_id: int, online: bool) -> None:
+    """A transition the registry's heartbeat found (a swept socket, an expired user): in all their chats."""
+    await announce(user_id, online)
 
 
-async def socket_opened(*, user_id: int, conn: str, chat_ids: Collection[int]) -> None:
-    """Count an open socket; if it is the user's first anywhere, announce them online.
+async def socket_open(*, user_id: int, conn: str) -> Opened:
+    """Record a socket in the registry: refused past the user's cap, or opened (and maybe their first)."""
+    return await registry.open_socket(user_id=user_id, conn=conn, announce=_announce_anywhere)
+
+
+async def socket_came_online(*, user_id: int, chat_ids: Collection[int]) -> None:
+    """The socket opened was the user's first anywhere: announce them online.
 
     Presence failures are logged, never raised: the socket works without it.
     """
-    sockets = local_sockets()
-    sockets[conn] = user_id
-    loop = asyncio.get_running_loop()
-    task = _tasks.get(loop)
-    if task is None or task.done():
-        _tasks[loop] = loop.create_task(_heartbeat(sockets))
     try:
-        if await store.current().add(user_id, conn):
-            await announce(user_id, True, chat_ids)
+        await announce(user_id, True, chat_ids)
     except REDIS_ERRORS as exc:
-        logger.warning("presence: could not register a socket of user %s: %s", user_id, exc)
+        logger.warning("presence: could not announce user %s online: %s", user_id, exc)
 
 
-async def socket_closed(*, user_id: int, conn: str, chat_ids: Collection[int]) -> None:
-    """Forget a socket; if it was the user's last anywhere, announce them offline.
-
-    If Redis is unreachable, the entry expires after PRESENCE_TTL_SECONDS and a sweep announces it.
-    """
-    if local_sockets().pop(conn, None) is None:
-        return  # never counted (the connect did not get that far)
-    try:
-        if await store.current().remove(user_id, conn):
-            await announce(user_id, False, chat_ids)
-    except REDIS_ERRORS as exc:
-        logger.warning("presence: could not unregister a socket of user %s: %s", user_id, exc)
-
-
-async def heartbeat_once(sockets: dict[str, int]) -> None:
-    """Refresh this process's sockets, re-add any a sweep dropped, and announce expired users offline."""
-    current = store.current()
-    missing = await current.refresh(dict(sockets))
-    # A socket missing from the store while still open here: this process stalled past the TTL and
-    # another one swept it. Checked after the await: a socket closed meanwhile must not come back.
-    for conn in missing:
-        user_id = sockets.get(conn)
-        if user_id is not None and await current.add(user_id, conn):
-            await announce(user_id, True)
-    for user_id in await current.sweep():
-        await announce(user_id, False)
-
-
-async def _heartbeat(sockets: dict[str, int]) -> None:
-    while sockets:
-        await asyncio.sleep(chat_settings.PRESENCE_HEARTBEAT_SECONDS)
+async def socket_close(*, user_id: int, conn: str, chat_ids: Collection[int]) -> None:
+    """Forget a socket (safe to call again); if it was the user's last anywhere, announce them offline."""
+    if await registry.close_socket(conn=conn) and chat_ids:
         try:
-            await heartbeat_once(sockets)
+            await announce(user_id, False, chat_ids)
         except REDIS_ERRORS as exc:
-            logger.warning("presence heartbeat failed: %s", exc)
-        except Exception:
-            logger.exception("presence heartbeat failed")
+            logger.warning("presence: could not announce user %s offline: %s", user_id, exc)

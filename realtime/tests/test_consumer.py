@@ -620,6 +620,42 @@ async def test_live_message_before_resume_reaches_the_client_once_after_the_repl
     await b.close()
 
 
+async def test_a_client_that_promised_resume_gets_the_replay_first_even_when_it_resumes_late(chat_overrides):
+    # Its resume comes after WS_RESUME_WAIT_SECONDS (a slow link, or a client busy reconnecting many
+    # sockets): with ?resume=1 the live message still waits for it, and the client holds seq 1 before 2.
+    chat_overrides.WS_RESUME_WAIT_SECONDS = 0.2
+    alice, bob, chat = await pair()
+    await send(chat, alice, "one")
+    b, _, _ = await open_socket(bob, query="resume=1")
+    await send(chat, alice, "two")
+    assert await b.nothing(0.6)
+
+    await b.send({"type": "resume", "payload": {"chats": {str(chat.pk): 0}}})
+
+    frames = [await b.recv() for _ in range(3)]
+    assert [(f["type"], f["payload"].get("seq")) for f in frames] == [
+        ("new_message", 1),
+        ("new_message", 2),
+        ("resumed", None),
+    ]
+    await b.close()
+
+
+async def test_a_promised_resume_that_never_comes_releases_live_messages_after_the_longer_wait(
+    chat_overrides,
+):
+    chat_overrides.WS_RESUME_WAIT_SECONDS = 0.1
+    chat_overrides.WS_RESUME_PROMISED_WAIT_SECONDS = 0.6
+    alice, bob, chat = await pair()
+    b, _, _ = await open_socket(bob, query="resume=1")
+    await send(chat, alice, "hi")
+
+    assert await b.nothing(0.3)
+    frame = await b.recv(timeout=2)
+    assert (frame["type"], frame["payload"]["content"]) == ("new_message", "hi")
+    await b.close()
+
+
 async def test_live_message_reaches_a_client_that_never_resumes(settings, chat_overrides):
     chat_overrides.WS_RESUME_WAIT_SECONDS = 0.2
     alice, bob, chat = await pair()

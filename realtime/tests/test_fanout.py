@@ -54,6 +54,9 @@ class QueueWire:
         self.broken = False  # raises, as a bug in the fan-out would
         self.written: list[str] = []
 
+    def client_frames_read(self) -> bool:
+        return False  # client frames go through the communicator, past this wire
+
     def write(self, frame: bytes) -> bool:
         if self.broken:
             raise RuntimeError("wire broke")

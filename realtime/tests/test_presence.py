@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from chats import services as chat_services
 from chats.tests.factories import group_chat
-from realtime.presence import service, store
+from realtime import registry
+from realtime.registry import store
 from realtime.tests.wsclient import access_token, open_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -135,7 +136,7 @@ async def test_socket_of_dead_process_expires_and_sweep_announces_offline():
     alice, bob, chat = await pair()
     b, _, _ = await open_socket(bob, presence=True)
     # A socket that no process refreshes: what a killed process leaves behind.
-    assert await store.current().add(alice.pk, "ghost-of-a-killed-process")
+    assert await store.current().open(alice.pk, "ghost-of-a-killed-process", 0)
     assert (await members_online(bob, chat.pk))[alice.pk] is True
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -150,9 +151,9 @@ async def test_socket_swept_while_still_open_is_announced_online_again():
     alice, bob, _ = await pair()
     a, _, _ = await open_socket(alice)
     b, _, _ = await open_socket(bob, presence=True)
-    conns = [conn for conn, user_id in service.local_sockets().items() if user_id == alice.pk]
+    conns = [conn for conn, user_id in registry.local_sockets().items() if user_id == alice.pk]
     # Another process swept Alice's socket (this one stalled past the TTL) and announced her offline.
-    assert await store.current().remove(alice.pk, conns[0])
+    assert await store.current().close(alice.pk, conns[0])
     assert await b.recv(timeout=2) == presence_frame(alice, True)
     await a.close()
     await b.close()

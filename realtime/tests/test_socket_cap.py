@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 
 from accounts.tests.factories import UserFactory
 from chatproject.conf import chat_settings
-from realtime import limits
+from realtime.registry import store
 from realtime.tests.wsclient import open_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -90,4 +90,4 @@ async def test_default_cap_is_20_per_user(settings):
     assert await others.nothing()
     for socket in [*sockets, over, others]:
         await socket.close()
-    assert limits.slots_key(user.pk).startswith("{chat:sockets}:")
+    assert store.user_key(user.pk).startswith("{chat:sockets}:")

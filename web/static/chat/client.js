@@ -473,12 +473,13 @@ export class ChatClient extends EventTarget {
     let socket;
     try {
       const token = await this.token();
-      const wsBase = this.baseUrl.replace(/^http/, "ws") + "/api/ws";
+      // resume=1: our first frame is always `resume`, so the server holds live messages for it.
+      const wsBase = this.baseUrl.replace(/^http/, "ws") + "/api/ws?resume=1";
       if (this.wsAuth === "subprotocol") {
         socket = new this._WebSocket(wsBase, ["chat", `bearer.${token}`]);
       } else {
         const { ticket } = await this.request("POST", "/api/ws/ticket");
-        socket = new this._WebSocket(`${wsBase}?ticket=${encodeURIComponent(ticket)}`);
+        socket = new this._WebSocket(`${wsBase}&ticket=${encodeURIComponent(ticket)}`);
       }
     } catch (error) {
       if (error instanceof ChatApiError && (error.status === 401 || error.status === 403)) return;
