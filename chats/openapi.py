@@ -240,7 +240,7 @@ chat_schema = extend_schema_view(
             ),
             404: error_response(
                 "The user is not in the chat, or an id is not an integer.",
-                "user is not a member of this chat",
+                "member not found",
                 "member_not_found",
             ),
         },
