@@ -6,7 +6,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import lifecycle, usercache
+        from accounts import usercache
 
         usercache.connect_signals()
-        lifecycle.connect_signals()
