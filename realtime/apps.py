@@ -6,7 +6,17 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        """Allow 1009/1013 closes under Daphne (see realtime.autobahn_patch)."""
+        """Allow 1009/1013 closes under Daphne (see realtime.autobahn_patch); register the expired-ticket
+        job (chatproject.maintenance)."""
+        from chatproject import maintenance
         from realtime.autobahn_patch import allow_registered_close_codes
 
         allow_registered_close_codes()
+        maintenance.register("tickets", delete_expired_tickets)
+
+
+def delete_expired_tickets() -> str:
+    """WebSocket tickets past their expiry, used or not."""
+    from realtime.services import ws_tickets_delete_expired
+
+    return f"deleted {ws_tickets_delete_expired()} expired ticket(s)"
