@@ -6,12 +6,14 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        """Allow 1009/1013 closes under Daphne (see realtime.autobahn_patch); register the expired-ticket
-        job (chatproject.maintenance)."""
-        from chatproject import maintenance
+        """Allow 1009/1013 closes under Daphne (see realtime.autobahn_patch); register the protocol's frame
+        types with the metrics and the expired-ticket job (chatproject.maintenance)."""
+        from chatproject import maintenance, metrics
         from realtime.autobahn_patch import allow_registered_close_codes
+        from realtime.protocol import ClientCommand, Reply, ServerEvent
 
         allow_registered_close_codes()
+        metrics.register_frame_types(received=ClientCommand, sent=[*ServerEvent, *Reply])
         maintenance.register("tickets", delete_expired_tickets)
 
 
