@@ -148,8 +148,8 @@ class ChatSettings:
         unknown = set(user) - set(DEFAULTS)
         if unknown:
             raise ImproperlyConfigured(f"Unknown CHAT settings: {', '.join(sorted(unknown))}")
-        # A top-level setting of the same name (`override_settings(WS_REPLAY_LIMIT=2)`, as before CHAT
-        # existed) still wins; no settings module defines one, so only an explicit override does.
+        # A top-level setting of the same name (`override_settings(WS_REPLAY_LIMIT=2)`) wins; no
+        # settings module defines one, so only an explicit override does.
         value = getattr(settings, name, user.get(name, DEFAULTS[name]))
         setattr(self, name, value)
         self._cached.add(name)

@@ -134,8 +134,8 @@ def _spend_counts(key: str, previous_key: str, *, timeout: int) -> tuple[int, in
     """Count one spend in `key` (created with `timeout`); (its new count, `previous_key`'s count).
 
     On Redis one pipelined round trip (INCR, EXPIRE, GET) instead of Django's four (add, then incr's
-    EXISTS and INCR, then get): a third of a send's CPU went to those trips in py-spy's samples of the
-    fan-out bench. The keys and values are the ones Django's cache API writes and reads (integers are
+    EXISTS and INCR, then get), which cost a send more CPU than anything else it does (bench/README.md).
+    The keys and values are the ones Django's cache API writes and reads (integers are
     stored as such), so refund()'s cache.decr and the non-Redis path count the same counters.
     """
     backend = caches["default"]
