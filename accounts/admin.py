@@ -20,8 +20,6 @@ from django.utils.safestring import SafeString
 
 from accounts import services
 from accounts.models import User
-from chats.models import ChatMember
-from messaging.models import Message
 
 # Chats listed on a user's page; the rest are one click away in the chat list filtered by member.
 CHATS_SHOWN = 50
@@ -102,7 +100,8 @@ class UserAdmin(DjangoUserAdmin):
         """The user's chats (newest membership first) with their role, each linking to the chat."""
         if obj.pk is None:
             return "-"
-        memberships = ChatMember.objects.filter(user=obj).select_related("chat").order_by("-joined_at", "-id")
+        # Reverse relations of chats.ChatMember.user and messaging.Message.sender: accounts imports neither app.
+        memberships = obj.chat_memberships.select_related("chat").order_by("-joined_at", "-id")
         shown = list(memberships[: CHATS_SHOWN + 1])
         if not shown:
             return "none"
@@ -125,7 +124,7 @@ class UserAdmin(DjangoUserAdmin):
         """How many messages the user sent (deleted ones included), linking to them."""
         if obj.pk is None:
             return "-"
-        count = Message.objects.filter(sender=obj).count()
+        count = obj.messages.count()
         url = reverse("admin:messaging_message_changelist") + f"?sender__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, count)
 

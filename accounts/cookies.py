@@ -48,7 +48,7 @@ def refresh_token_input(request: Request, *, cookie: str) -> tuple[Any, bool]:
     opt-in without one, makes this a cookie call, which must come from this origin with the header.
     Raises CrossSiteCookieError, InvalidRefreshTokenError (opted in but no cookie: not logged in).
     """
-    data = request.data  # a malformed body is the seed's 400 "invalid json" here, as before
+    data = request.data  # a malformed body is the seed's 400 "invalid json" here too
     if not isinstance(data, Mapping) or "refresh_token" in data:
         return data, False
     token = request.COOKIES.get(cookie)

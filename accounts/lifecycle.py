@@ -9,9 +9,7 @@ the rest in the same transaction:
   their sockets close with 4410. Django's transparent rehash of the same password is no change.
 - a deactivation (is_active true -> false) blacklists every refresh token and, once committed, closes
   every socket of the user with 4403; access tokens stop because authentication reads `is_active`.
-User deletion is a pre_delete receiver, so Model.delete() and QuerySet.delete() both pass it: the
-user's messages become tombstones with their seq kept, their reactions are taken back, they leave
-their groups, their refresh tokens are blacklisted, and their sockets close with 4403 once committed.
+A user's deletion is a pre_delete receiver that spans apps: actions.users.
 
 QuerySet.update() sends no signal and calls no save(): it bypasses all of this, as Django documents;
 use save() or the services for users.
@@ -82,17 +80,3 @@ def apply_change(user: User, change: Change) -> None:
         refresh_tokens_revoke(user, keep_session=change.keep_session)
         payload = {"user_id": user.pk, "keep_session": change.keep_session}
         broadcast_on_commit(user_group(user.pk), ServerEvent.SESSIONS_REVOKED, payload)
-
-
-def user_deleting(sender: type[User], instance: User, **kwargs: Any) -> None:
-    """pre_delete of a user: erase their history and end their sessions in the delete's transaction."""
-    from accounts.services import user_erase
-
-    user_erase(user=instance)
-
-
-def connect_signals() -> None:
-    """Run user_deleting before every deletion of a user (AccountsConfig.ready)."""
-    from django.db.models.signals import pre_delete
-
-    pre_delete.connect(user_deleting, sender=User, dispatch_uid="accounts-user-deleting")

@@ -3,7 +3,7 @@
 The rules that end a user's sessions live here, in save() and delete(), so that every path (the
 API, the admin's forms and actions, `manage.py changepassword`, ORM save() and delete()) obeys them:
 a new password hash ends every session (but the one named by change_password), deactivation ends all
-of them, and deletion erases the user's history first (accounts.lifecycle).
+of them, and deletion erases the user's history first (actions.users).
 """
 
 from typing import Any, ClassVar

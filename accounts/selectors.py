@@ -6,7 +6,6 @@ from django.db.models.functions import Lower
 
 from accounts.errors import SearchTooShortError, UserNotFoundError
 from accounts.models import User
-from chats.models import ChatMember
 
 
 def users_with_email(*, email: str) -> QuerySet[User]:
@@ -110,11 +109,12 @@ def user_get_visible(*, user_id: int, viewer: User) -> User:
 
     Raises UserNotFoundError: for a missing user and a stranger alike.
     """
-    viewer_chats = ChatMember.objects.filter(user=viewer).values("chat_id")
-    shared = ChatMember.objects.filter(user_id=user_id, chat_id__in=viewer_chats)
     found = User.objects.filter(pk=user_id, is_active=True)
     if user_id != viewer.pk:
-        found = found.filter(pk__in=shared.values("user_id"))
+        # Through the reverse relation of chats.ChatMember.user: accounts imports nothing of chats.
+        viewer_chats = viewer.chat_memberships.values("chat_id")
+        sharing = User.objects.filter(pk=user_id, chat_memberships__chat_id__in=viewer_chats)
+        found = found.filter(pk__in=sharing.values("pk"))
     try:
         return found.get()
     except User.DoesNotExist:

@@ -3,13 +3,12 @@
 import logging
 from typing import Any
 
-from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from chatproject.errors import ServiceUnavailableError
+from chatproject.errors import REDIS_ERRORS, RedisUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +45,13 @@ class ClientAddressThrottle(SimpleRateThrottle):
     def allow_request(self, request: Request, view: APIView) -> bool:
         """SimpleRateThrottle's check; a cache outage is a 503, not a 500 (and never an open door).
 
-        Raises ServiceUnavailableError.
+        Raises RedisUnavailableError.
         """
         try:
             return super().allow_request(request, view)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             logger.warning("throttle cache unavailable: %s", exc)
-            raise ServiceUnavailableError() from exc
+            raise RedisUnavailableError() from exc
 
 
 class RegisterThrottle(ClientAddressThrottle):

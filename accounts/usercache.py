@@ -1,7 +1,7 @@
 """The authenticated user of a request without a database query: a cache the user's changes invalidate.
 
-Every authenticated request used to read the user's row (a sixth to a third of the CPU of `GET /api/me`
-and of a history page). The row, without the password hash, is kept in the cache (Redis when REDIS_URL
+Reading the user's row on every authenticated request costs more than the cache read (bench/README.md
+measures it). The row, without the password hash, is kept in the cache (Redis when REDIS_URL
 is set, so every process shares it) next to a *generation* key. Any save or delete of the user (a ban,
 deactivation, deletion, password or profile change, through services or the admin) writes a new
 generation at once and again when its transaction commits; an entry whose generation is not the

@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -15,14 +15,11 @@ from chatproject.errors import (
     InvalidError,
     InvalidJsonError,
     NotFoundError,
-    ServiceUnavailableError,
     error_body,
+    outage_error,
 )
 
 logger = logging.getLogger(__name__)
-
-# Database outages surface as these; answer 503 and let clients retry.
-DB_DOWN_ERRORS = (OperationalError, InterfaceError)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -54,10 +51,10 @@ def _as_domain_error(exc: Exception) -> DomainError | None:
         return NotFoundError()
     if isinstance(exc, PermissionDenied):
         return ForbiddenError()
-    if is_database_unavailable(exc):
-        logger.warning("database unavailable: %s", exc)
-        return ServiceUnavailableError()
-    return None
+    outage = outage_error(exc)
+    if outage is not None:
+        logger.warning("%s unavailable: %s", outage.dependency, exc)
+    return outage
 
 
 def _api_exception_body(exc: exceptions.APIException) -> dict[str, Any]:
@@ -120,33 +117,3 @@ def _raised_by_parser(exc: Exception) -> bool:
             return True
         frame = frame.tb_next
     return False
-
-
-def is_database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` means the database or the cache cannot be reached (as opposed to a bad query).
-
-    The cache (Redis) counts too: its socket timeouts bound how long a hung Redis holds a request, and
-    what they raise is an outage to retry, not a server error. (The throttles already answer 503 for
-    their own cache reads; this covers any other cache use.)
-    """
-    return isinstance(exc, DB_DOWN_ERRORS) or _is_psycopg_operational(exc) or _is_redis_unreachable(exc)
-
-
-def _is_redis_unreachable(exc: BaseException) -> bool:
-    try:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
-
-
-def _is_psycopg_operational(exc: BaseException) -> bool:
-    # Raised outside Django's error wrapping (the pool's own calls): psycopg_pool.PoolTimeout and a
-    # connection that stopped answering (chatproject.db) are psycopg OperationalErrors, not Django's.
-    # Imported lazily: SQLite has no psycopg.
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exc, psycopg.OperationalError)

@@ -55,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
     # The same for a streamed HTTP response (an attachment download).
     "HTTP_MAX_BUFFERED_BYTES": 1024 * 1024,
     "HTTP_DRAIN_TIMEOUT_SECONDS": 30.0,
-    # Sockets one user may hold open at once, across every process (realtime.limits); more close with 4429.
+    # Sockets one user may hold open at once, across every process (realtime.registry); more close with 4429.
     "WS_MAX_SOCKETS_PER_USER": 20,
     "WS_TYPING_INTERVAL_SECONDS": 2.0,
     # Most messages replayed per chat on resume or gap repair; beyond it the client pages over REST.
@@ -152,8 +152,8 @@ class ChatSettings:
         unknown = set(user) - set(DEFAULTS)
         if unknown:
             raise ImproperlyConfigured(f"Unknown CHAT settings: {', '.join(sorted(unknown))}")
-        # A top-level setting of the same name (`override_settings(WS_REPLAY_LIMIT=2)`, as before CHAT
-        # existed) still wins; no settings module defines one, so only an explicit override does.
+        # A top-level setting of the same name (`override_settings(WS_REPLAY_LIMIT=2)`) wins; no
+        # settings module defines one, so only an explicit override does.
         value = getattr(settings, name, user.get(name, DEFAULTS[name]))
         setattr(self, name, value)
         self._cached.add(name)

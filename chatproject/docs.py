@@ -39,7 +39,7 @@ class OpenApiHtmlRenderer(OpenApiYamlRenderer):
 class SchemaView(SpectacularAPIView):
     """/api/schema/: YAML by default, JSON on `?format=json` or Accept, HTML for a browser (text/html)."""
 
-    # Appended: a client that accepts anything (*/*) still gets the YAML, as before.
+    # Appended: a client that accepts anything (*/*) gets the YAML, the first renderer's.
     renderer_classes = [*SpectacularAPIView.renderer_classes, OpenApiHtmlRenderer]
 
 

@@ -2,11 +2,18 @@
 
 This is the one home of error bodies: the DRF handler, the error views, the middleware, Daphne's own
 answers (transport_limits), the OpenAPI examples and the WebSocket error frames all build theirs here.
+It is also the one definition of each outage (the database, Redis): the exceptions that mean it and the
+answer it gets (`DATABASE_ERRORS`, `REDIS_ERRORS`, `outage_error()`).
 """
 
 from typing import Any
 
+import psycopg
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
@@ -20,6 +27,8 @@ class DomainError(Exception):
     status_code: int = 400
     code: str = "invalid"
     message: str = "invalid request"
+    # The words of an error frame on the socket, where the seed words the socket's answer apart from REST's.
+    socket_message: str | None = None
     # Seconds a client should wait before trying again, sent as Retry-After; None: no header.
     retry_after: int | None = None
 
@@ -45,7 +54,7 @@ class DomainError(Exception):
 def error_json_response(error: DomainError) -> JsonResponse:
     """`error` as a plain Django response, for answers given outside DRF (error views, middleware)."""
     response = JsonResponse(error.as_dict(), status=error.status_code)
-    # Set after the body so Content-Type stays the first header, as before.
+    # Set after the body so Content-Type stays the first header.
     for name, value in error.headers.items():
         response[name] = value
     return response
@@ -174,3 +183,49 @@ class ServiceUnavailableError(DomainError):
     message = "service unavailable"
     # Outages are short (a failover, a restart); a fixed hint keeps clients from hammering meanwhile.
     retry_after = 5
+    # What is down, for the log line ("database unavailable: ...").
+    dependency = "a dependency"
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    """The database cannot be reached (503 `service_unavailable`; an error frame on a socket)."""
+
+    dependency = "database"
+
+
+class RedisUnavailableError(ServiceUnavailableError):
+    """Redis (the cache, the channel layer) cannot be reached (503 `service_unavailable`)."""
+
+    dependency = "redis"
+
+
+# What a database call raises when the database cannot be reached, as opposed to a bad query: Django's
+# wrapped errors, and psycopg's own OperationalError, raised outside Django's wrapping by the pool
+# (psycopg_pool.PoolTimeout) and by a connection that stopped answering (chatproject.db).
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+)
+
+# What a call to Redis raises when Redis cannot be reached or does not answer in time: redis-py's errors and
+# the socket's own (OSError covers ConnectionError and TimeoutError, asyncio's included). Catch these
+# around a call to Redis only: anywhere else an OSError may be a file's.
+REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+# The part of REDIS_ERRORS that names Redis wherever it is raised: what code that sees any exception
+# (the DRF handler, the middleware, the 500 view) answers as a Redis outage.
+_REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+
+
+def outage_error(exc: BaseException) -> ServiceUnavailableError | None:
+    """The answer to `exc` when it means the database or Redis cannot be reached, else None.
+
+    For code that sees any exception: a bad query or a Redis reply error is a bug (500), not an outage.
+    """
+    if isinstance(exc, DATABASE_ERRORS):
+        return DatabaseUnavailableError()
+    if isinstance(exc, _REDIS_UNREACHABLE):
+        # A hung Redis (the cache's socket timeouts bound the wait) is an outage to retry, not a bug.
+        return RedisUnavailableError()
+    return None

@@ -1,5 +1,8 @@
 """Scheduled maintenance: the periodic jobs `manage.py run_maintenance` runs, each under a lock.
 
+Each app registers its own jobs from its AppConfig.ready() (`register()`), so this module knows no app:
+accounts expired tokens, messaging unsent attachments, realtime expired WebSocket tickets.
+
 Every job is idempotent (running it twice, or after a crash halfway, is harmless) and takes a
 PostgreSQL advisory lock for its run, so several maintenance runners never do the same work at once:
 a runner that finds a job's lock held skips that job until its next round. Stale presence entries need
@@ -7,21 +10,13 @@ no job here: reads compare expiries with Redis's clock, per-socket keys expire b
 web process's heartbeat sweeps the index (realtime.presence).
 """
 
-import io
 import logging
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.core.management import call_command
 from django.db import connection
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
-
-from chatproject.conf import chat_settings
-from messaging.attachments.services import attachments_cleanup_unsent
-from realtime.services import ws_tickets_delete_expired
 
 logger = logging.getLogger(__name__)
 
@@ -37,29 +32,15 @@ class Job:
     run: Callable[[], str]
 
 
-def cleanup_attachments() -> str:
-    """Delete uploads no message carries, older than ATTACHMENT_UNSENT_MAX_AGE_HOURS."""
-    hours = chat_settings.ATTACHMENT_UNSENT_MAX_AGE_HOURS
-    return f"deleted {attachments_cleanup_unsent(older_than=timedelta(hours=hours))} unsent attachment(s)"
+# Every registered job, in the order the apps registered them (INSTALLED_APPS order).
+JOBS: list[Job] = []
 
 
-def flush_expired_tokens() -> str:
-    """simplejwt's flushexpiredtokens: outstanding tokens past expiry, and their blacklist rows."""
-    before = OutstandingToken.objects.count()
-    call_command("flushexpiredtokens", stdout=io.StringIO())
-    return f"deleted {before - OutstandingToken.objects.count()} expired token(s)"
-
-
-def delete_expired_tickets() -> str:
-    """WebSocket tickets past their expiry, used or not."""
-    return f"deleted {ws_tickets_delete_expired()} expired ticket(s)"
-
-
-JOBS = (
-    Job("attachments", cleanup_attachments),
-    Job("tokens", flush_expired_tokens),
-    Job("tickets", delete_expired_tickets),
-)
+def register(name: str, run: Callable[[], str]) -> None:
+    """Add a job (from an AppConfig.ready()); `run` does one round and says what it did. Once per name."""
+    if any(job.name == name for job in JOBS):
+        return
+    JOBS.append(Job(name, run))
 
 
 def lock_key(name: str) -> int:

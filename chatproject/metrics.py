@@ -1,6 +1,7 @@
 """Our Prometheus metrics and the small functions the hot paths call to move them.
 
-Every instrument is created here, and every label child the hot paths use is created once at import:
+Every instrument is created here, and every label child the hot paths use is created once, at import or
+when realtime registers its protocol's frame types (`register_frame_types`, from its AppConfig.ready()):
 a frame counts with one dict lookup and one `inc()`, no string formatting. Label values are bounded
 (frame types of the protocol, known close codes): a client cannot grow a metric's series by sending
 made-up types or close codes.
@@ -14,12 +15,12 @@ gauge counts live processes only (`livesum`): serve.py marks a dead worker's fil
 
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
 from chatproject.request_id import current_request_id, request_id_from_scope
-from realtime.protocol import ClientCommand, Reply, ServerEvent
 
 socket_log = logging.getLogger("chat.socket")
 
@@ -93,9 +94,10 @@ THROTTLED = Counter(
     "chat_throttled", "Requests and frames refused for a rate limit, by transport.", ["transport"]
 )
 
-_RECEIVED = {name: FRAMES_RECEIVED.labels(name) for name in [*ClientCommand, INVALID_FRAME, UNKNOWN_FRAME]}
+# Per frame type, its series; realtime adds the protocol's types (register_frame_types).
+_RECEIVED = {name: FRAMES_RECEIVED.labels(name) for name in (INVALID_FRAME, UNKNOWN_FRAME)}
 _RECEIVED_UNKNOWN = _RECEIVED[UNKNOWN_FRAME]
-_SENT = {name: FRAMES_SENT.labels(name) for name in [*ServerEvent, *Reply, "other"]}
+_SENT = {"other": FRAMES_SENT.labels("other")}
 _SENT_OTHER = _SENT["other"]
 _CLOSES = {code: CLOSES.labels(str(code)) for code in KNOWN_CLOSE_CODES}
 _CLOSES_OTHER = CLOSES.labels("other")
@@ -104,6 +106,14 @@ _CLOSES_OTHER = CLOSES.labels("other")
 LAYER_ERROR_KINDS = ("broadcast_timeout", "broadcast_failed", "broadcast_queue_full", "ping_failed", "socket")
 _LAYER_ERRORS = {kind: LAYER_ERRORS.labels(kind) for kind in LAYER_ERROR_KINDS}
 _THROTTLED = {transport: THROTTLED.labels(transport) for transport in ("http", "websocket")}
+
+
+def register_frame_types(*, received: Iterable[str], sent: Iterable[str]) -> None:
+    """Give each frame type a client may send (`received`) and the server sends (`sent`) its own series."""
+    for name in received:
+        _RECEIVED.setdefault(name, FRAMES_RECEIVED.labels(name))
+    for name in sent:
+        _SENT.setdefault(name, FRAMES_SENT.labels(name))
 
 
 def frame_received(frame_type: str | None) -> None:

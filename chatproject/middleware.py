@@ -6,13 +6,12 @@ from collections.abc import Callable
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 
-from chatproject.api import is_database_unavailable
 from chatproject.errors import (
     BadRequestError,
     MethodNotAllowedError,
     RequestBodyTooLargeError,
-    ServiceUnavailableError,
     error_json_response,
+    outage_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -46,9 +45,10 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Answer outages and oversized bodies with the API's error shape."""
-        if is_database_unavailable(exception):
-            logger.warning("database unavailable: %s", exception)
-            return error_json_response(ServiceUnavailableError())
+        outage = outage_error(exception)
+        if outage is not None:
+            logger.warning("%s unavailable: %s", outage.dependency, exception)
+            return error_json_response(outage)
         if isinstance(exception, RequestDataTooBig):
             return error_json_response(RequestBodyTooLargeError())
         return None

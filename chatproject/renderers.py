@@ -1,7 +1,7 @@
 """The API's JSON renderer: DRF's JSONRenderer output, written by orjson.
 
-DRF's renderer calls json.dumps with its own encoder class; on a history page of 50 messages that was
-the largest single cost after the queries. orjson writes the same compact UTF-8 bytes several times
+DRF's renderer calls json.dumps with its own encoder class, on a history page of 50 messages the
+largest single cost after the queries. orjson writes the same compact UTF-8 bytes several times
 faster. Types orjson would write differently are handed to DRF's encoder (`default`), so the bytes do not
 change: datetimes (DRF writes UTC as `Z`), Decimal, UUID, lazy strings. Integer dict keys become
 strings, as json.dumps makes them; U+2028/2029 are escaped as DRF escapes them. The one difference

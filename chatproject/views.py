@@ -15,14 +15,13 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from chatproject.api import is_database_unavailable
 from chatproject.errors import (
     BadRequestError,
     ForbiddenError,
     InternalError,
     NotFoundError,
-    ServiceUnavailableError,
     error_json_response,
+    outage_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -119,6 +118,5 @@ def server_error(request: HttpRequest) -> JsonResponse:
     raised outside any view (a middleware touching the session or user), which process_exception
     never sees.
     """
-    if is_database_unavailable(sys.exc_info()[1] or Exception()):
-        return error_json_response(ServiceUnavailableError())
-    return error_json_response(InternalError())
+    outage = outage_error(sys.exc_info()[1] or Exception())
+    return error_json_response(outage or InternalError())

@@ -53,8 +53,8 @@ _IS_MEMBER_SQL = f"SELECT 1 FROM {ChatMember._meta.db_table} WHERE chat_id = %s 
 def is_chat_member(*, chat_id: int, user: User) -> bool:
     """Whether `user` is a member of the chat (one index-only lookup).
 
-    A plain statement: building and compiling the queryset for .exists() was most of this check's cost,
-    and it runs on nearly every request (py-spy: a sixth of a history page's samples).
+    A plain statement: building and compiling a queryset for .exists() costs more than the lookup, and
+    this runs on nearly every request (bench/README.md has the profile).
     """
     if not is_bigint_id(chat_id):
         return False

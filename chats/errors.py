@@ -24,7 +24,9 @@ class NotChatMemberError(ForbiddenError):
     """The caller is not in the chat, or it does not exist: the same answer, so ids reveal nothing."""
 
     code = "not_chat_member"
+    # The seed's words, each for its transport.
     message = "user is not a member of the chat"
+    socket_message = "you are not a member of this chat"
 
 
 class ChatNotFoundError(NotFoundError):
@@ -52,7 +54,7 @@ class MemberNotFoundError(NotFoundError):
     """The user to remove is not in the chat."""
 
     code = "member_not_found"
-    message = "user is not a member of this chat"
+    message = "member not found"
 
 
 class PrivateChatMembershipError(InvalidError):

@@ -19,12 +19,11 @@ from typing import Any, cast
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 
 from chatproject.cache_breaker import cache_failed, cache_usable
 from chatproject.conf import chat_settings
-from chatproject.errors import RateLimitedError
+from chatproject.errors import REDIS_ERRORS, RateLimitedError
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class Spend:
         key, self._key = self._key, None
         # ValueError: the window's counter expired; a cache outage: nothing to give back either.
         if key is not None:
-            with suppress(ValueError, RedisError, OSError):
+            with suppress(ValueError, *REDIS_ERRORS):
                 cache.decr(key)
 
 
@@ -98,7 +97,7 @@ class Budget:
             count, previous = _spend_counts(
                 key, _key(user_id, window - 1, self.scope), timeout=2 * period + 1
             )
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             cache_failed(f"{self.scope} budget", exc)
             return Spend(None)
         spend = Spend(key)
@@ -135,8 +134,8 @@ def _spend_counts(key: str, previous_key: str, *, timeout: int) -> tuple[int, in
     """Count one spend in `key` (created with `timeout`); (its new count, `previous_key`'s count).
 
     On Redis one pipelined round trip (INCR, EXPIRE, GET) instead of Django's four (add, then incr's
-    EXISTS and INCR, then get): a third of a send's CPU went to those trips in py-spy's samples of the
-    fan-out bench. The keys and values are the ones Django's cache API writes and reads (integers are
+    EXISTS and INCR, then get), which cost a send more CPU than anything else it does (bench/README.md).
+    The keys and values are the ones Django's cache API writes and reads (integers are
     stored as such), so refund()'s cache.decr and the non-Redis path count the same counters.
     """
     backend = caches["default"]

@@ -10,14 +10,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from django.db import InterfaceError, OperationalError
 from rest_framework import serializers as drf_serializers
 
 from accounts.models import User
 from chatproject import metrics
 from chatproject.conf import chat_settings
-from chatproject.errors import DomainError
+from chatproject.errors import DATABASE_ERRORS, DatabaseUnavailableError, DomainError
 from chatproject.fields import iso_datetime
+from chats.errors import NotChatMemberError
 from chats.services import chat_mark_read
 from messaging.payloads import message_payload
 from messaging.services import message_delete, message_edit, message_send
@@ -40,8 +40,6 @@ from realtime.services import typing_announce
 from realtime.threads import in_db_thread
 
 logger = logging.getLogger(__name__)
-
-DB_DOWN = (OperationalError, InterfaceError)
 
 # validated()'s serializer instances, one per class.
 _FRAME_VALIDATORS: dict[type[drf_serializers.Serializer[Any]], drf_serializers.Serializer[Any]] = {}
@@ -98,6 +96,10 @@ class Commands:
         """Send an error frame; the socket stays open."""
         await self.socket.send_frame(Reply.ERROR, frames.error_payload(message, code, client_id, **extra))
 
+    async def send_domain_error(self, exc: DomainError, client_id: Any = None) -> None:
+        """Send `exc` as an error frame, in the socket's words for it; the socket stays open."""
+        await self.socket.send_frame(Reply.ERROR, frames.domain_error_payload(exc, client_id))
+
     async def receive(self, raw: str | bytes) -> None:
         """Parse one client frame and run its command; every failure is answered with an error frame."""
         if self.socket.closing:
@@ -142,10 +144,10 @@ class Commands:
         except DomainError as exc:
             if exc.status_code == 429:
                 metrics.throttled("websocket")
-            await self.socket.send_frame(Reply.ERROR, frames.domain_error_payload(exc, client_id))
-        except DB_DOWN as exc:
+            await self.send_domain_error(exc, client_id)
+        except DATABASE_ERRORS as exc:
             logger.warning("websocket command failed: database unavailable: %s", exc)
-            await self.send_error("service unavailable", "service_unavailable", client_id)
+            await self.send_domain_error(DatabaseUnavailableError(), client_id)
 
     async def _refuse_for_rate(self, raw: str | bytes, wait: float) -> None:
         """Answer a frame over the socket's frame rate (realtime.rates): its own error when it names a
@@ -209,7 +211,9 @@ class Commands:
                 await socket.delivery.resume(chat_id, after_seq) if chat_id in socket.chat_ids else None
             )
             if reached_seq is None:
-                await self.send_error(frames.NOT_MEMBER, "not_chat_member", chat_id=chat_id)
+                refusal = NotChatMemberError()
+                refusal.extra["chat_id"] = chat_id
+                await self.send_domain_error(refusal)
                 continue
             resumed[str(chat_id)] = reached_seq
             if versions is not None and chat_id in versions:

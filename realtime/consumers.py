@@ -18,13 +18,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from accounts.models import User
 from chatproject import metrics
 from chatproject.conf import chat_settings
+from chatproject.errors import REDIS_ERRORS
 from chats.selectors import chat_last_seq_for_member
 from realtime import frames, selectors, watchdog
 from realtime.commands import Commands
 from realtime.delivery import OrderedDelivery
 from realtime.expiry import CredentialExpiry
 from realtime.groups import chat_group, user_group
-from realtime.handshake import LAYER_ERRORS, subprotocol
+from realtime.handshake import subprotocol
 from realtime.presence.service import SeenPresence, socket_came_online, socket_close, socket_open
 from realtime.protocol import ServerEvent, layer_type
 from realtime.registry.store import Opened
@@ -70,7 +71,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
         """Run the consumer; if the channel layer fails, close with 1013 so the client reconnects."""
         try:
             await super().__call__(scope, receive, send)
-        except LAYER_ERRORS as exc:
+        except REDIS_ERRORS as exc:
             logger.warning("websocket closed: channel layer unavailable: %s", exc)
             metrics.layer_error("socket")
             self.close_code = frames.CLOSE_TRY_AGAIN_LATER
@@ -182,7 +183,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
             for group in [user_group(self.user.pk), *(chat_group(chat_id) for chat_id in self.chat_ids)]:
                 try:
                     await self.channel_layer.group_discard(group, self.channel_name)
-                except LAYER_ERRORS:
+                except REDIS_ERRORS:
                     break  # the layer is down; its group entries expire on their own
         raise StopConsumer()
 

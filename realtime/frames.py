@@ -17,16 +17,12 @@ CLOSE_TOO_BIG = 1009  # frame over WS_MAX_FRAME_BYTES
 CLOSE_TRY_AGAIN_LATER = 1013  # Redis or the database is unreachable: reconnect later and resume
 CLOSE_TOO_MANY_SOCKETS = 4429  # the user already has WS_MAX_SOCKETS_PER_USER sockets open
 
-# The seed's five error messages, exactly.
+# Three of the seed's five error messages, exactly; the other two are domain errors' own
+# (NotChatMemberError.socket_message, MessageEmptyError.message).
 INVALID_FORMAT = "invalid message format"
 UNKNOWN_TYPE = "unknown message type"
 INVALID_PAYLOAD = "invalid payload"
-NOT_MEMBER = "you are not a member of this chat"
-EMPTY_CONTENT = "message content cannot be empty"
 RATE_LIMITED = "rate limit exceeded"
-
-# Domain error codes whose WebSocket wording the seed fixes (REST words some differently).
-_WS_MESSAGES = {"not_chat_member": NOT_MEMBER, "message_empty": EMPTY_CONTENT}
 
 
 def encode(frame_type: str, payload: Mapping[str, Any]) -> str:
@@ -40,9 +36,10 @@ def error_payload(message: str, code: str, client_id: Any = None, **extra: Any) 
 
 
 def domain_error_payload(exc: DomainError, client_id: Any = None) -> dict[str, Any]:
-    """The error frame payload for a DomainError, `fields` included; the seed's words where it has them."""
+    """The error frame payload for a DomainError, `fields` included; its `socket_message` where it has one."""
     body = exc.as_dict()
-    body["error"] = _WS_MESSAGES.get(exc.code, exc.message)
+    if exc.socket_message is not None:
+        body["error"] = exc.socket_message
     return _frame_payload(body, client_id)
 
 

@@ -25,25 +25,17 @@ from collections.abc import Callable
 from typing import Any
 
 from chatproject import metrics
-from chatproject.api import is_database_unavailable
 from chatproject.conf import chat_settings
+from chatproject.errors import DATABASE_ERRORS, REDIS_ERRORS
 from realtime import frames
 from realtime.auth import BEARER_PROTOCOL_PREFIX
 
 logger = logging.getLogger(__name__)
 
-try:
-    from redis.exceptions import RedisError
-
-    # Errors that mean the channel layer (Redis) is unreachable.
-    LAYER_ERRORS: tuple[type[BaseException], ...] = (RedisError, ConnectionError, OSError, TimeoutError)
-except ImportError:  # pragma: no cover
-    LAYER_ERRORS = (ConnectionError, OSError, TimeoutError)
-
 
 def is_outage(exc: BaseException) -> bool:
     """Whether `exc` means the database or the channel layer cannot be reached."""
-    return is_database_unavailable(exc) or isinstance(exc, LAYER_ERRORS)
+    return isinstance(exc, DATABASE_ERRORS + REDIS_ERRORS)
 
 
 def subprotocol(scope: dict[str, Any]) -> str | None:

@@ -10,7 +10,7 @@ from django.db import connections
 def in_db_thread(func: Any) -> Any:
     """Run ORM work in the thread pool, not Channels' single shared sync thread.
 
-    Each socket awaits its calls in turn, so its own order holds; sockets no longer queue behind each
+    Each socket awaits its calls in turn, so its own order holds; sockets do not queue behind each
     other's database work. The thread's connection goes back to the pool after every call: pool threads
     are shared by all sockets, and a connection held between calls would starve the pool.
     """

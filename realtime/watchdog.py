@@ -15,6 +15,7 @@ from django.conf import settings
 
 from chatproject import metrics
 from chatproject.conf import chat_settings
+from chatproject.errors import REDIS_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ async def _run() -> None:
             await asyncio.sleep(chat_settings.WS_LAYER_CHECK_SECONDS)
             try:
                 await asyncio.wait_for(client.ping(), timeout=2)
-            except (aioredis.RedisError, OSError, TimeoutError) as exc:
+            except REDIS_ERRORS as exc:
                 logger.warning("channel layer unreachable (%s): closing %d sockets", exc, len(_watched))
                 metrics.layer_error("ping_failed")
                 for consumer in list(_watched):

@@ -91,9 +91,10 @@ def test_one_round_runs_every_job_and_keeps_what_is_still_valid(
     with django_capture_on_commit_callbacks(execute=True):
         lines = run_once()
 
+    # In INSTALLED_APPS order, the order the apps registered their jobs.
     assert lines == [
-        "attachments: deleted 1 unsent attachment(s)",
         "tokens: deleted 2 expired token(s)",
+        "attachments: deleted 1 unsent attachment(s)",
         "tickets: deleted 1 expired ticket(s)",
     ]
     assert list(Attachment.objects.values_list("pk", flat=True)) == [young.pk]
@@ -110,8 +111,8 @@ def test_a_second_round_finds_nothing_left_to_do(user):
     run_once()
 
     assert run_once() == [
-        "attachments: deleted 0 unsent attachment(s)",
         "tokens: deleted 0 expired token(s)",
+        "attachments: deleted 0 unsent attachment(s)",
         "tickets: deleted 0 expired ticket(s)",
     ]
 
@@ -148,7 +149,9 @@ def test_a_failing_job_fails_the_round_after_the_others_ran(user, monkeypatch):
     def broken() -> str:
         raise RuntimeError("disk on fire")
 
-    jobs = (maintenance.Job("attachments", broken), *maintenance.JOBS[1:])
+    jobs = [
+        maintenance.Job(job.name, broken) if job.name == "attachments" else job for job in maintenance.JOBS
+    ]
     monkeypatch.setattr("messaging.management.commands.run_maintenance.JOBS", jobs)
     ticket(user, expired=True)
     out = io.StringIO()
@@ -156,7 +159,7 @@ def test_a_failing_job_fails_the_round_after_the_others_ran(user, monkeypatch):
     with pytest.raises(CommandError, match="a maintenance job failed"):
         call_command("run_maintenance", "--once", stdout=out)
 
-    assert out.getvalue().splitlines()[0] == "attachments: failed (see the log)"
+    assert "attachments: failed (see the log)" in out.getvalue().splitlines()
     assert not WsTicket.objects.exists()
 
 

@@ -3,7 +3,7 @@
 public services, re-exported so that `from accounts import services; services.user_login(...)` stays
 the one call shape."""
 
-from accounts.services.account import user_deactivate, user_delete, user_erase, user_reactivate, user_rename
+from accounts.services.account import user_deactivate, user_delete, user_reactivate, user_rename
 from accounts.services.credentials import TokenPair, user_login, user_password_change, user_register
 from accounts.services.tokens import token_refresh, token_revoke
 
@@ -13,7 +13,6 @@ __all__ = [
     "token_revoke",
     "user_deactivate",
     "user_delete",
-    "user_erase",
     "user_login",
     "user_password_change",
     "user_reactivate",

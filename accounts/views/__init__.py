@@ -1,5 +1,5 @@
 """Account endpoints: thin transports over accounts.services, one module per sub-domain (`auth`: tokens;
-`me`: the caller's account; `directory`: other users; `schemas`: their shared OpenAPI pieces)."""
+`me`: the caller's account; `directory`: other users); their OpenAPI declarations are in accounts.openapi."""
 
 from accounts.views.auth import login, logout, refresh, register
 from accounts.views.directory import user_detail, users_search

@@ -1,6 +1,5 @@
 """Register, login, refresh, logout: tokens in the JSON body, or the web client's refresh cookie."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.request import Request
@@ -8,39 +7,12 @@ from rest_framework.response import Response
 
 from accounts import cookies, services
 from accounts.authentication import authenticated_user
-from accounts.errors import (
-    AccountDisabledError,
-    InvalidRefreshTokenError,
-    TokenNotYoursError,
-)
+from accounts.errors import AccountDisabledError, InvalidRefreshTokenError
+from accounts.openapi import login_schema, logout_schema, refresh_schema, register_schema
 from accounts.payloads import user_payload
-from accounts.serializers import (
-    LoginSerializer,
-    RefreshTokenBodySerializer,
-    RefreshTokenSerializer,
-    RegisterSerializer,
-    TokenPairSerializer,
-    UserSerializer,
-)
-from accounts.throttles import (
-    LoginThrottle,
-    RefreshThrottle,
-    RegisterThrottle,
-)
-from accounts.views.schemas import (
-    ACCESS_ONLY_EXAMPLE,
-    COOKIE_OPT_IN,
-    CROSS_SITE_EXAMPLE,
-    DISABLED_EXAMPLE,
-    INVALID_REFRESH,
-    LOGOUT_OPT_IN,
-    SET_COOKIES,
-    TOKENS_EXAMPLE,
-    USER_EXAMPLE,
-    _cookie_parameter,
-)
+from accounts.serializers import LoginSerializer, RefreshTokenSerializer, RegisterSerializer
+from accounts.throttles import LoginThrottle, RefreshThrottle, RegisterThrottle
 from chatproject.errors import DomainError
-from chatproject.schema import INVALID_JSON, THROTTLED, UNAUTHORIZED, ErrorSerializer, error_response
 
 
 def _tokens(pair: services.TokenPair) -> dict[str, str]:
@@ -63,24 +35,7 @@ def _cookie_refused(error: DomainError) -> Response:
     return response
 
 
-@extend_schema(
-    operation_id="register",
-    auth=[],
-    request=RegisterSerializer,
-    responses={
-        201: OpenApiResponse(UserSerializer, examples=[USER_EXAMPLE]),
-        400: INVALID_JSON,
-        409: error_response("An account has this email.", "email already exists", "email_exists"),
-        429: THROTTLED,
-    },
-    examples=[
-        OpenApiExample(
-            "register",
-            value={"username": "ivan", "email": "ivan@example.com", "password": "correct horse battery"},
-            request_only=True,
-        )
-    ],
-)
+@register_schema
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([])
@@ -93,31 +48,7 @@ def register(request: Request) -> Response:
     return Response(user_payload(user), status=status.HTTP_201_CREATED)
 
 
-@extend_schema(
-    operation_id="login",
-    auth=[],
-    request=LoginSerializer,
-    responses={
-        200: OpenApiResponse(TokenPairSerializer, examples=[TOKENS_EXAMPLE, ACCESS_ONLY_EXAMPLE]),
-        400: INVALID_JSON,
-        401: error_response("Wrong password.", "invalid password", "invalid_password"),
-        403: OpenApiResponse(
-            ErrorSerializer,
-            description="The account was deactivated, or the cookie was asked for from another origin.",
-            examples=[DISABLED_EXAMPLE, CROSS_SITE_EXAMPLE],
-        ),
-        404: error_response("No account has this email.", "user not found", "user_not_found"),
-        429: THROTTLED,
-    },
-    parameters=[COOKIE_OPT_IN, SET_COOKIES],
-    examples=[
-        OpenApiExample(
-            "login",
-            value={"email": "ivan@example.com", "password": "correct horse battery"},
-            request_only=True,
-        )
-    ],
-)
+@login_schema
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([])
@@ -133,28 +64,7 @@ def login(request: Request) -> Response:
     return _tokens_response(request, services.user_login(**data.validated_data), as_cookie=as_cookie)
 
 
-@extend_schema(
-    operation_id="refresh",
-    auth=[],
-    request=RefreshTokenBodySerializer,
-    responses={
-        200: OpenApiResponse(TokenPairSerializer, examples=[TOKENS_EXAMPLE, ACCESS_ONLY_EXAMPLE]),
-        400: INVALID_JSON,
-        401: INVALID_REFRESH,
-        403: OpenApiResponse(
-            ErrorSerializer,
-            description="The account was deactivated, or the cookie came without `X-Refresh-Cookie: 1` "
-            "or from another origin (CSRF).",
-            examples=[DISABLED_EXAMPLE, CROSS_SITE_EXAMPLE],
-        ),
-        429: THROTTLED,
-    },
-    parameters=[COOKIE_OPT_IN, _cookie_parameter(cookies.REFRESH_COOKIE, "/api/refresh"), SET_COOKIES],
-    examples=[
-        OpenApiExample("refresh", value={"refresh_token": "eyJhbGciOiJIUzI1NiIs..."}, request_only=True),
-        OpenApiExample("web client (cookie)", value={}, request_only=True),
-    ],
-)
+@refresh_schema
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([])
@@ -177,31 +87,7 @@ def refresh(request: Request) -> Response:
     return _tokens_response(request, pair, as_cookie=as_cookie)
 
 
-@extend_schema(
-    operation_id="logout",
-    request=RefreshTokenBodySerializer,
-    responses={
-        204: OpenApiResponse(
-            description="The refresh token no longer works; the web client's cookies are cleared."
-        ),
-        400: INVALID_JSON,
-        401: UNAUTHORIZED,
-        403: OpenApiResponse(
-            ErrorSerializer,
-            description="The token is another user's, or the cookie came without `X-Refresh-Cookie: 1` "
-            "or from another origin (CSRF).",
-            examples=[
-                OpenApiExample("token_not_yours", value=TokenNotYoursError().as_dict(), response_only=True),
-                CROSS_SITE_EXAMPLE,
-            ],
-        ),
-    },
-    parameters=[LOGOUT_OPT_IN, _cookie_parameter(cookies.LOGOUT_COOKIE, "/api/logout")],
-    examples=[
-        OpenApiExample("logout", value={"refresh_token": "eyJhbGciOiJIUzI1NiIs..."}, request_only=True),
-        OpenApiExample("web client (cookie)", value={}, request_only=True),
-    ],
-)
+@logout_schema
 @api_view(["POST"])
 def logout(request: Request) -> Response:
     """Revoke one of the caller's refresh tokens (the body's, or the web client's cookie, then cleared).

@@ -1,69 +1,17 @@
 """Other users: search by name or email, and one user by id."""
 
-from typing import Any
-
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
 from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors
 from accounts.authentication import authenticated_user
+from accounts.openapi import users_retrieve_schema, users_search_schema
 from accounts.payloads import user_public_payload
-from accounts.throttles import (
-    UserSearchThrottle,
-)
-from chatproject.fields import BIGINT_MAX
-from chatproject.schema import THROTTLED, UNAUTHORIZED, error_response
+from accounts.throttles import UserSearchThrottle
 
 
-class PublicUserSerializer(serializers.Serializer[Any]):
-    """Another user as anyone may see them: {id, username}."""
-
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-
-
-class UserListSerializer(serializers.Serializer[Any]):
-    """GET /api/users: {"users": [...]}."""
-
-    users = PublicUserSerializer(many=True)
-
-
-USER_NOT_FOUND = error_response(
-    "No active user with this id shares a chat with you (the same answer for a missing id).",
-    "user not found",
-    "user_not_found",
-)
-
-
-@extend_schema(
-    operation_id="users_search",
-    parameters=[
-        OpenApiParameter(
-            "search",
-            {"type": "string", "minLength": 3},
-            OpenApiParameter.QUERY,
-            required=True,
-            description="A whole email (case-insensitive) or the first 3+ characters of a username.",
-            examples=[OpenApiExample("prefix", value="iva")],
-        )
-    ],
-    responses={
-        200: OpenApiResponse(
-            UserListSerializer,
-            examples=[OpenApiExample("users", value={"users": [{"id": 2, "username": "ivan"}]})],
-        ),
-        400: error_response(
-            "Under 3 characters and not an email.",
-            "search needs at least 3 characters, or a whole email",
-            "search_too_short",
-        ),
-        401: UNAUTHORIZED,
-        429: THROTTLED,
-    },
-)
+@users_search_schema
 @api_view(["GET"])
 @throttle_classes([UserSearchThrottle])
 def users_search(request: Request) -> Response:
@@ -73,24 +21,7 @@ def users_search(request: Request) -> Response:
     return Response({"users": [user_public_payload(other) for other in found]})
 
 
-@extend_schema(
-    operation_id="users_retrieve",
-    parameters=[
-        OpenApiParameter(
-            "id",
-            {"type": "integer", "format": "int64", "minimum": 1, "maximum": BIGINT_MAX},
-            OpenApiParameter.PATH,
-            description="User id.",
-        )
-    ],
-    responses={
-        200: OpenApiResponse(
-            PublicUserSerializer, examples=[OpenApiExample("user", value={"id": 2, "username": "ivan"})]
-        ),
-        401: UNAUTHORIZED,
-        404: USER_NOT_FOUND,
-    },
-)
+@users_retrieve_schema
 @api_view(["GET"])
 def user_detail(request: Request, pk: int) -> Response:
     """Yourself or a user you share a chat with: {id, username}."""

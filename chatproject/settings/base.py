@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "messaging",
     "realtime",
     "web",
+    # Last: its steps span the apps above (a user's deletion).
+    "actions",
 ]
 
 MIDDLEWARE = [

@@ -19,7 +19,7 @@ from messaging.attachments.uploads import EXTENSIONS
 from messaging.openapi.examples import (
     ATTACHMENT,
 )
-from messaging.payloads import (
+from messaging.openapi.payloads import (
     AttachmentPayloadSerializer,
 )
 from messaging.serializers import (

@@ -25,7 +25,7 @@ from messaging.openapi.examples import (
     REACTED,
     TOMBSTONE,
 )
-from messaging.payloads import (
+from messaging.openapi.payloads import (
     MessageChangesPayloadSerializer,
     MessageListPayloadSerializer,
     MessagePayloadSerializer,

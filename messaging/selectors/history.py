@@ -67,8 +67,8 @@ def message_history(
 
 
 # A page as one plain statement, its rows made into Message instances the way the ORM does it
-# (Model.from_db): the queryset's build and compile cost more than the query itself, about 1 ms of
-# a 50-message page (py-spy over bench.rest_cpu). The same rows, the same (chat_id, seq) index scan.
+# (Model.from_db): a queryset's build and compile cost more than the query itself (bench/README.md).
+# The same rows, the same (chat_id, seq) index scan.
 _FIELDS = [field.attname for field in Message._meta.concrete_fields]
 _SELECT = (
     f"SELECT {', '.join(field.column for field in Message._meta.concrete_fields)} "  # noqa: S608 - names only

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from chatproject.conf import chat_settings
+from chatproject.errors import REDIS_ERRORS
 from realtime.registry import scripts
 
 KEY_PREFIX = "{chat:sockets}:"
@@ -23,7 +24,8 @@ USERS_KEY = f"{KEY_PREFIX}users"
 # Users swept per heartbeat at most; the rest wait for the next one.
 SWEEP_BATCH = 500
 
-REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError, asyncio.TimeoutError)
+# The registry's failures are Redis outages (chatproject.errors); re-exported for its callers.
+__all__ = ["REDIS_ERRORS", "Opened", "Registry", "current", "user_key"]
 
 
 class Opened(enum.IntEnum):

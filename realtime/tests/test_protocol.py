@@ -1,6 +1,5 @@
 """realtime.protocol against asyncapi.yaml and the consumer: one list of events, documented and handled."""
 
-import ast
 from pathlib import Path
 
 import yaml
@@ -68,19 +67,3 @@ def test_only_realtime_events_calls_group_send():
         if "tests" not in path.parts and "group_send(" in path.read_text()
     )
     assert callers == ["realtime/events.py"]
-
-
-# What the domain apps may use of realtime: the doorway, the group names, the event list, presence reads.
-DOMAIN_MAY_IMPORT = {"realtime.events", "realtime.groups", "realtime.protocol", "realtime.presence.selectors"}
-
-
-def test_domain_apps_import_only_the_doorway_of_realtime():
-    imported = {
-        node.module
-        for app in ("accounts", "chats", "messaging")
-        for path in (ROOT / app).rglob("*.py")
-        if "tests" not in path.parts
-        for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("realtime")
-    }
-    assert imported - DOMAIN_MAY_IMPORT == set()

@@ -14,7 +14,7 @@ from chatproject.maintenance import JOBS, run_job
 class Command(BaseCommand):
     """The maintenance loop: every job once per round; SIGTERM/SIGINT end it between rounds."""
 
-    help = "Run the periodic maintenance jobs (attachments, tokens, tickets) in a loop, or once with --once."
+    help = "Run the periodic maintenance jobs the apps register, in a loop, or once with --once."
 
     def add_arguments(self, parser: CommandParser) -> None:
         """--once, --interval SECONDS (default 3600), --job NAME (repeatable)."""

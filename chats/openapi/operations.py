@@ -1,4 +1,4 @@
-"""OpenAPI declarations of the chats endpoints, applied to the views with extend_schema_view."""
+"""The chat operations, applied to chats.views.ChatViewSet with extend_schema_view."""
 
 from typing import Any
 
@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
 
 from chatproject.fields import BIGINT_MAX
 from chatproject.schema import INVALID_JSON, UNAUTHORIZED, error_response
-from chats.payloads import (
+from chats.openapi.payloads import (
     ChatDetailPayloadSerializer,
     ChatListPayloadSerializer,
     ChatPayloadSerializer,
@@ -240,7 +240,7 @@ chat_schema = extend_schema_view(
             ),
             404: error_response(
                 "The user is not in the chat, or an id is not an integer.",
-                "user is not a member of this chat",
+                "member not found",
                 "member_not_found",
             ),
         },

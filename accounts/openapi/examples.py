@@ -58,7 +58,7 @@ SET_COOKIES = OpenApiParameter(
 )
 
 
-def _cookie_parameter(name: str, path: str) -> OpenApiParameter:
+def cookie_parameter(name: str, path: str) -> OpenApiParameter:
     """The OpenAPI declaration of one of the web client's refresh cookies."""
     return OpenApiParameter(
         name,
