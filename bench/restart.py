@@ -109,8 +109,12 @@ async def keep_open(url: str, s: Socket, ready: asyncio.Event | None) -> None:
             return
         if code == 1012 and s.restarted_at is None:
             s.restarted_at = time.time()
-        await asyncio.sleep(max(retry_after, backoff(attempt)))
-        attempt += 1
+        # client.js: a server_busy answer's retry_after replaces the backoff, whose step stays.
+        if retry_after > 0:
+            await asyncio.sleep(retry_after)
+        else:
+            await asyncio.sleep(backoff(attempt))
+            attempt += 1
 
 
 def post_send(base: str, token: str, chat_id: int, content: str, client_id: str) -> dict[str, Any] | None:

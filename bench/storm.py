@@ -14,7 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from bench.common import raise_nofile
-from bench.wsload import backoff, first_answer
+from bench.wsload import first_answer, retry_wait
 
 
 async def _storm(url: str, tokens: list[str], deadline_s: float) -> dict[str, Any]:
@@ -49,8 +49,8 @@ async def _storm(url: str, tokens: list[str], deadline_s: float) -> dict[str, An
                 shed += 1
             else:
                 guard_closed += 1
-            await asyncio.sleep(max(retry_after, backoff(attempt)))
-            attempt += 1
+            await asyncio.sleep(retry_wait(outcome, retry_after, attempt))
+            attempt += outcome != "busy"
         unanswered.append("deadline")
 
     await asyncio.gather(*(one(t) for t in tokens))

@@ -43,6 +43,14 @@ def backoff(attempt: int) -> float:
     return ceiling / 2 + random.random() * ceiling / 2
 
 
+def retry_wait(outcome: str, retry_after: float, attempt: int) -> float:
+    """client.js's wait before the next connect: a `server_busy` answer's retry_after (the server's slot
+    for it), else the backoff. Only the backoff's step grows (see client.js's _retry)."""
+    if outcome == "busy" and retry_after > 0:
+        return retry_after
+    return backoff(attempt)
+
+
 async def first_answer(ws: ClientConnection, wait: float) -> tuple[str, float]:
     """What a socket just opened says in its first `wait` seconds, read as client.js reads it:
     ("open", 0) when it stays open (quiet, or a live frame such as presence), ("busy", retry_after)
@@ -82,7 +90,7 @@ async def _connect(spec: dict[str, Any], limit: asyncio.Semaphore) -> ClientConn
             outcome, retry_after = await first_answer(ws, 0.15)
             if outcome == "open":
                 return ws
-            await asyncio.sleep(max(backoff(attempt), retry_after))
+            await asyncio.sleep(retry_wait(outcome, retry_after, attempt))
     return None
 
 

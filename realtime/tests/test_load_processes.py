@@ -171,9 +171,9 @@ def test_a_storm_of_500_handshakes_is_answered_every_time_and_all_open_after_ret
                 except ConnectionClosed:
                     assert ws.close_code == 1013, ws.close_code  # the short guard: try again later
                     retry_after = 0.0
-                # As client.js: the longer of retry_after and a backoff with jitter.
+                # As client.js: a server_busy answer's retry_after, else a backoff with jitter.
                 ceiling = min(5.0, 0.5 * 2**attempt)
-                await asyncio.sleep(max(retry_after, ceiling / 2 + random.random() * ceiling / 2))
+                await asyncio.sleep(retry_after or ceiling / 2 + random.random() * ceiling / 2)
             unanswered.append("gave up")
 
         await asyncio.gather(*(one(t) for t in tokens))

@@ -511,8 +511,11 @@ export class ChatClient extends EventTarget {
 
   _retry() {
     if (!this._wanted) return;
-    // A `server_busy` answer's retry_after, when longer than the backoff, wins once.
-    const delay = Math.max(this._backoff(this._attempt++), this._busyRetryMs || 0);
+    // A `server_busy` answer names when to come back: a slot in the server's own queue, jittered. That wait
+    // replaces the backoff, whose step stays: the server answered and paces us, it did not fail, and a
+    // growing backoff on top would leave it idle under a storm.
+    const busy = this._busyRetryMs || 0;
+    const delay = busy > 0 ? busy : this._backoff(this._attempt++);
     this._busyRetryMs = 0;
     this._emit("status", { state: "closed", retryInMs: Math.round(delay) });
     clearTimeout(this._retryTimer);
