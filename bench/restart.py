@@ -249,6 +249,10 @@ async def rolling_restart(
         "lost": sum(s.gaps for s in sockets) + missing,
         "duplicates": sum(s.duplicates for s in sockets),
         "late_s": round(max(0.0, max(s.last_delivery for s in sockets) - stopped_sending), 2),
-        "faulty_traces": [s.trace[-12:] for s in sockets if s.duplicates or s.gaps][:3],
+        "faulty_traces": [
+            [f"behind: holds {s.last} of {newest.get(s.chat_id, 0)}", *s.trace[-12:]]
+            for s in sockets
+            if s.duplicates or s.gaps or s.last < newest.get(s.chat_id, 0)
+        ][:3],
         "close_codes": {str(code): n for code, n in sorted(closes.items(), key=lambda kv: str(kv[0]))},
     }

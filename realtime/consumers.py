@@ -216,6 +216,10 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
                 return False
         self.chat_ids.add(chat_id)
         self.delivery.start(chat_id, last_seq)
+        # Handed to the group's sockets after the cursor was read and before this one joined: it missed
+        # them, and nothing repairs a gap until a later message comes.
+        for message in getattr(self.channel_layer, "joined", lambda *_: [])(chat_id, last_seq):
+            await self.delivery.offer(message["payload"], message.get("frame"))
         return True
 
     async def leave_chat(self, chat_id: int) -> None:

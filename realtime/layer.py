@@ -94,6 +94,7 @@ class _DecodeOnceLoopLayer(RedisPubSubLoopLayer):
         stock: list[RedisSingleShardConnection] = self._shards  # type: ignore[has-type]
         self._shards = [_DecodeOnceShard(shard.host, self) for shard in stock]
         self.order = ChatOrder(self.fan_out, self._oldest_cursor)
+        self._fresh: dict[int, str] = {}  # chat id -> its group, subscribed here and not yet joined()
 
     def fan_out(self, name: str, decoded: dict[str, Any], fanout: Fanout | None) -> None:
         """Hand a decoded group message to the group's local channels: written now by the sockets that
@@ -131,6 +132,24 @@ class _DecodeOnceLoopLayer(RedisPubSubLoopLayer):
         if fanout is not None and fanout.written:
             fanout.finish()
 
+    async def group_add(self, group: str, channel: str) -> None:
+        """channels-redis's; notes a chat group this process did not listen to yet (see joined())."""
+        name = self._get_group_channel_name(group)
+        first = not self.groups.get(name)
+        await super().group_add(group, channel)
+        chat_id = chat_id_of_group(group)
+        if first and chat_id is not None:
+            self._fresh[chat_id] = name
+
+    def joined(self, chat_id: int, after_seq: int) -> list[dict[str, Any]]:
+        """A local socket joined the chat's group expecting what follows `after_seq`: the messages handed
+        to the group meanwhile that it missed; and if this process has only now begun to listen to the
+        chat, its tail is read once (realtime.ordering.ChatOrder.subscribed)."""
+        name = self._fresh.pop(chat_id, None)
+        if name is not None:
+            self.order.subscribed(name, chat_id, after_seq)
+        return self.order.kept_after(chat_id, after_seq)
+
     def _oldest_cursor(self, name: str, chat_id: int) -> int | None:
         attached = self.channel_layer.attached
         cursors = [
@@ -156,6 +175,12 @@ class DecodeOncePubSubChannelLayer(RedisPubSubChannelLayer):
     def detach(self, channel: str) -> None:
         """Queue every message for the channel again."""
         self.attached.pop(channel, None)
+
+    def joined(self, chat_id: int, after_seq: int) -> list[dict[str, Any]]:
+        """A local socket joined the chat's group after reading `after_seq`: what it missed (see the loop
+        layer's joined())."""
+        layer = self._layers.get(asyncio.get_running_loop())
+        return layer.joined(chat_id, after_seq) if layer is not None else []
 
     def deserialize(self, message: Any) -> Any:
         if isinstance(message, _Decoded):

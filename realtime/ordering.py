@@ -33,6 +33,7 @@ from chatproject.conf import chat_settings
 from realtime import selectors
 from realtime.events import layer_message
 from realtime.fanout import Fanout
+from realtime.groups import chat_group
 from realtime.protocol import ServerEvent
 from realtime.threads import in_db_thread
 
@@ -47,6 +48,10 @@ MAX_CHATS = 50_000
 # at most this many per chat, none older than RECENT_SECONDS.
 RECENT_PER_CHAT = 512
 RECENT_SECONDS = 10.0
+
+# When the process begins to listen to a chat, how long before it reads the chat's tail (see
+# ChatOrder.subscribed): longer than a broadcast takes to arrive.
+TAIL_READ_AFTER_SECONDS = 1.0
 
 Message = dict[str, Any]
 # (group name, decoded group message, its fan-out): hand it to the group's local sockets now.
@@ -77,6 +82,9 @@ class ChatOrder:
         self._chats: OrderedDict[int, _Chat] = OrderedDict()
         # Every chat's recent messages in the order they were kept: (when, chat, seq), to age them out.
         self._recent_kept: deque[tuple[float, _Chat, int]] = deque()
+        self._tails: set[asyncio.Task[None]] = (
+            set()
+        )  # tail reads in flight (held: a bare task may be collected)
 
     def arrive(self, group: str, chat_id: int, message: Message) -> None:
         """A chat's new_message reached this process: deliver it, and what it unblocks, in seq order."""
@@ -104,6 +112,49 @@ class ChatOrder:
             return
         self._in_order(chat, message)
         self._drain(chat)
+
+    def subscribed(self, group: str, chat_id: int, after_seq: int) -> None:
+        """This process just started listening to the chat's group (its first local socket joined).
+
+        A socket reads its cursor before it joins, and Redis takes the subscription a moment after it is
+        asked: a message published in between reached no socket here, and without a later message
+        nothing would repair it. So, TAIL_READ_AFTER_SECONDS later, when every broadcast published
+        before the subscription has arrived if it ever will, the chat's tail above the local sockets'
+        oldest cursor (or `after_seq`, the joining socket's) is read once for the process, and what the
+        process has not seen is handed over like any arrival (usually no row: one query per chat and
+        process). Read sooner, it would find messages whose broadcasts are still on their way, and hand
+        them over ahead of the changes broadcast before them.
+        """
+        loop = asyncio.get_running_loop()
+        loop.call_later(
+            TAIL_READ_AFTER_SECONDS,
+            lambda: self._tails.add(loop.create_task(self._read_tail(group, chat_id, after_seq))),
+        )
+
+    async def _read_tail(self, group: str, chat_id: int, after_seq: int) -> None:
+        try:
+            oldest = self._oldest_cursor(group, chat_id)
+            cursor = after_seq if oldest is None else min(oldest, after_seq)
+            limit = chat_settings.WS_REPLAY_LIMIT
+            rows = await in_db_thread(selectors.chat_window)(chat_id, cursor, cursor + limit, limit)
+            known = self._chats.get(chat_id)
+            for row in rows:
+                if known is None or row["seq"] >= known.next_seq:
+                    message = layer_message(chat_group(chat_id), ServerEvent.NEW_MESSAGE, row)
+                    self.arrive(group, chat_id, message)
+        except Exception:
+            # The sockets' own gap repair still covers it when a later message comes.
+            logger.warning("reading the tail of chat %s failed", chat_id, exc_info=True)
+        finally:
+            self._tails.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    def kept_after(self, chat_id: int, seq: int) -> list[Message]:
+        """The chat's messages this process handed over after `seq` and still keeps, oldest first: what
+        a socket joining now missed between reading its cursor and joining the group."""
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            return []
+        return [chat.recent[s].message for s in sorted(chat.recent) if s > seq]
 
     def _in_order(self, chat: _Chat, message: Message) -> None:
         """Hand over the chat's next message."""

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -710,4 +711,61 @@ async def test_broadcasts_out_of_order_are_delivered_in_seq_order_without_a_data
     got = [await b.recv(), await b.recv()]
     assert [f["payload"]["seq"] for f in got] == [1, 2]
     assert replays == []
+    await b.close()
+
+
+@pytest.fixture
+def message_while_joining(monkeypatch):
+    """A message committed (and broadcast) after the connecting socket read its cursors and before it
+    joined its chats' groups: the window a socket must not lose a message in."""
+    import realtime.selectors
+
+    original = realtime.selectors.connect_state
+    sent = []
+
+    def wrapped(*args, **kwargs):
+        state = original(*args, **kwargs)
+        if sent:
+            chat, sender = sent.pop()
+            message_services.message_send(chat_id=chat.pk, sender=sender, content="in the window")
+            time.sleep(0.3)  # its broadcast reaches this process (and the sockets listening) meanwhile
+        return state
+
+    monkeypatch.setattr(realtime.selectors, "connect_state", wrapped)
+    return sent
+
+
+async def test_a_message_committed_while_the_first_socket_of_a_chat_joins_reaches_it(message_while_joining):
+    # No socket of this process listens to the chat yet: the broadcast reached nobody here. The process
+    # reads the chat's tail once it listens, and the socket gets the message with no later one to
+    # reveal the gap.
+    alice, bob, chat = await pair()
+    message_while_joining.append((chat, alice))
+    b, _, _ = await open_socket(bob)
+
+    frame = await b.recv(timeout=3)
+
+    assert (frame["type"], frame["payload"]["seq"], frame["payload"]["content"]) == (
+        "new_message",
+        1,
+        "in the window",
+    )
+    assert await b.nothing(0.3)
+    await b.close()
+
+
+async def test_a_message_handed_to_a_chats_sockets_while_another_joins_reaches_it_too(message_while_joining):
+    alice, bob, chat = await pair()
+    a, _, _ = await open_socket(alice)  # the process listens to the chat already
+    await a.send({"type": "resume", "payload": {"chats": {}}})
+    assert (await a.recv())["type"] == "resumed"
+    message_while_joining.append((chat, alice))
+    b, _, _ = await open_socket(bob)
+
+    frame = await b.recv(timeout=3)
+
+    assert (frame["type"], frame["payload"]["seq"]) == ("new_message", 1)
+    assert await b.nothing(0.3)
+    assert (await a.recv())["payload"]["seq"] == 1
+    await a.close()
     await b.close()
