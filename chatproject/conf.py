@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "WS_ALLOWED_ORIGINS": None,
     "WS_TICKET_SECONDS": 30,
     # Larger frames close the socket with 1009: under Daphne autobahn refuses them as their header
-    # arrives (chatproject.transport_limits caps --websocket-max-message-size at this).
+    # arrives (chatproject.server.websocket caps --websocket-max-message-size at this).
     "WS_MAX_FRAME_BYTES": 64 * 1024,
     "WS_SEND_RATE_PER_SECOND": 20,
     # Every client frame counts against this per-socket token bucket, which saves up to WS_FRAME_BURST;
@@ -96,7 +96,7 @@ DEFAULTS: dict[str, Any] = {
     "PRESENCE_FANOUT_MAX_MEMBERS": 100,
     # --- process ---
     # On SIGTERM a process stops listening, closes its sockets with 1012 and lets in-flight requests
-    # finish, exiting within this long (chatproject.graceful).
+    # finish, exiting within this long (chatproject.server.graceful).
     "SHUTDOWN_GRACE_SECONDS": 10.0,
     # The browser client at `/`; off, `/` is a JSON 404 and the admin has no "View site" link.
     "WEB_CLIENT": True,

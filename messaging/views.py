@@ -201,7 +201,7 @@ class AttachmentDownloadView(APIView):
 async def _file_chunks(stored: Any) -> AsyncIterator[bytes]:
     """The stored file in chunks, each read in a worker thread.
 
-    An async iterator, so Daphne serves it chunk by chunk (with backpressure: chatproject.transport_limits);
+    An async iterator, so Daphne serves it chunk by chunk (with backpressure: chatproject.server.http);
     Django reads a synchronous iterator, such as FileResponse's, whole into memory before serving it
     under ASGI, and a download that is not read would hold the whole file.
     """

@@ -19,6 +19,7 @@ from accounts.models import User
 from chatproject import metrics
 from chatproject.conf import chat_settings
 from chatproject.errors import REDIS_ERRORS
+from chatproject.server.wire import SCOPE_EXTENSION, SocketWire
 from chats.selectors import chat_last_seq_for_member
 from realtime import frames, selectors, watchdog
 from realtime.commands import Commands
@@ -31,7 +32,6 @@ from realtime.protocol import ServerEvent, layer_type
 from realtime.registry.store import Opened
 from realtime.relay import EventRelay
 from realtime.threads import in_db_thread
-from realtime.wire import SCOPE_EXTENSION, SocketWire
 
 logger = logging.getLogger(__name__)
 

@@ -2,15 +2,15 @@
 
 realtime.layer builds one Fanout per group message per process and offers it to each attached socket
 of the group (realtime.relay.EventRelay.deliver_now); the frame is framed for the wire once, on first
-use (realtime.wire), and the metrics are counted once for all the sockets it reached.
+use (chatproject.server.wire), and the metrics are counted once for all the sockets it reached.
 """
 
 from typing import Any
 
 from chatproject import metrics
+from chatproject.server.wire import prepare
 from realtime.groups import chat_id_of_group
 from realtime.protocol import ServerEvent
-from realtime.wire import prepare
 
 
 class Fanout:

@@ -11,13 +11,13 @@ from typing import Any
 from accounts.models import User
 from accounts.sessions import session_kept
 from chatproject import metrics
+from chatproject.server.wire import SocketWire
 from realtime import frames
 from realtime.delivery import OrderedDelivery
 from realtime.fanout import Fanout
 from realtime.groups import chat_id_of_group
 from realtime.presence.service import SeenPresence
 from realtime.protocol import ServerEvent, layer_type
-from realtime.wire import SocketWire
 
 _NEW_MESSAGE = layer_type(ServerEvent.NEW_MESSAGE)
 

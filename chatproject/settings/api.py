@@ -79,7 +79,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "chatproject.schema.add_service_unavailable",
-        # 413 on every operation with a body: the server answers it before any view (transport_limits).
+        # 413 on every operation with a body: the server answers it before any view (chatproject.server).
         "chatproject.schema.add_too_large_responses",
     ],
     # Served from drf-spectacular-sidecar's static files: the docs work offline and load no CDN script.
@@ -103,5 +103,5 @@ CORS_EXPOSE_HEADERS = ["Retry-After"]
 
 
 # Whole-request body limit for JSON APIs; far above any valid message. Daphne refuses a larger body
-# before reading it (chatproject.transport_limits); Django's own check stays for other servers.
+# before reading it (chatproject.server); Django's own check stays for other servers.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)

@@ -18,7 +18,7 @@ from chatproject.errors import (
     error_body,
 )
 from chatproject.logs import answered_before_the_app
-from chatproject.transport_limits.buffers import _DRAIN_POLL_SECONDS, abort_and_free, unsent_bytes
+from chatproject.server.buffers import _DRAIN_POLL_SECONDS, abort_and_free, unsent_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,8 @@ def _refuse(request: Any, body: dict[str, Any]) -> None:
     cast(Any, reactor).callLater(LINGER_SECONDS, transport.abortConnection)
 
 
-def _install_http(web_request: Any, http_channel: Any) -> None:
+def patch_http(web_request: Any, http_channel: Any) -> None:
+    """Bodies refused as they arrive, and Twisted's and Daphne's own answers in JSON (see the package)."""
     original_got_length = web_request.gotLength
     original_handle_content_chunk = web_request.handleContentChunk
     original_request_received = web_request.requestReceived
