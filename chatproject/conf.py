@@ -78,7 +78,7 @@ DEFAULTS: dict[str, Any] = {
     # whole under a reconnect storm (realtime.handshake). 0: no bound.
     "WS_MAX_HANDSHAKES_IN_PROGRESS": 64,
     # Events a socket may have queued, not yet sent, before it counts as fallen behind its chats: it is
-    # then closed with 1013, and its client reconnects and resumes from the database (realtime.layer).
+    # then closed with 1013, and its client reconnects and resumes from the database (realtime.layer.pubsub).
     "WS_MAX_QUEUED_EVENTS": 2000,
     # How often each process pings Redis; on failure its sockets close with 1013.
     "WS_LAYER_CHECK_SECONDS": 2.0,

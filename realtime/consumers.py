@@ -117,7 +117,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
             replay_limit=chat_settings.WS_REPLAY_LIMIT,
             reorder_wait=chat_settings.WS_REORDER_WAIT_SECONDS,
         )
-        # Before any group is joined, so every layer message this socket is handed is counted (realtime.layer).
+        # Before any group is joined, so every layer message this socket is handed is counted (realtime.layer.pubsub).
         self._attach()
         user = self.scope.get("user")
         if user is None:
@@ -239,7 +239,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
                 logger.debug("frame %s dropped: the client has gone", frame_type)
 
     def fell_behind(self) -> None:
-        """More than WS_MAX_QUEUED_EVENTS wait for this socket (realtime.layer): close it with 1013, so
+        """More than WS_MAX_QUEUED_EVENTS wait for this socket (realtime.layer.pubsub): close it with 1013, so
         that its client reconnects and resumes from the database instead of queueing here without end."""
         if not self.closing:
             metrics.fell_behind()

@@ -14,8 +14,8 @@ from chatproject import metrics
 from chatproject.server.wire import SocketWire
 from realtime import frames
 from realtime.delivery import OrderedDelivery
-from realtime.fanout import Fanout
 from realtime.groups import chat_id_of_group
+from realtime.layer.fanout import Fanout
 from realtime.presence.service import SeenPresence
 from realtime.protocol import ServerEvent, layer_type
 
@@ -37,7 +37,7 @@ class EventRelay:
     scope: dict[str, Any]
     closing: bool
     wire: SocketWire | None
-    # Layer messages other than new_message queued for this socket and not yet handled (realtime.layer
+    # Layer messages other than new_message queued for this socket and not yet handled (realtime.layer.pubsub
     # counts them in, the consumer's dispatch counts them out): while any is, the local fan-out queues,
     # so nothing overtakes a removal, a ban or a session's end. New messages need no such barrier among
     # themselves: the delivery's cursor keeps them in order.
@@ -86,7 +86,7 @@ class EventRelay:
             await self.delivery.offer(message["payload"], message.get("frame"))
 
     def deliver_now(self, fanout: Fanout) -> bool:
-        """The local fan-out's offer (realtime.layer): write a new message now when it is this socket's
+        """The local fan-out's offer (realtime.layer.pubsub): write a new message now when it is this socket's
         next one in its chat (realtime.delivery.OrderedDelivery.offer_now) and no other event waits for
         the socket; False for anything else, which then comes through the queue and its handler as always.
 
@@ -118,7 +118,7 @@ class EventRelay:
 
     def _catch_up(self, chat_id: int, fanout: Fanout, cursor: int) -> bool:
         """Write the chat's messages between the socket's cursor and this one from what the process keeps
-        (realtime.ordering), framed once: a socket that fell behind (its first-frame hold, a slow turn of
+        (realtime.layer.ordering), framed once: a socket that fell behind (its first-frame hold, a slow turn of
         its queue) is back on the fan-out at once, and what its queue still holds of them is dropped as
         duplicates. False, with the cursor moved as far as it got, when they are not all kept or the
         socket cannot take them now: the queue and the ordered delivery then bring it up as always."""
@@ -139,7 +139,7 @@ class EventRelay:
         return True
 
     def chat_cursor(self, chat_id: int) -> int | None:
-        """The newest seq of the chat this socket has sent (realtime.ordering starts a chat at its sockets' oldest)."""
+        """The newest seq of the chat this socket has sent (realtime.layer.ordering starts a chat at its sockets' oldest)."""
         return self.delivery.cursor(chat_id)
 
     chat_message_updated = _relay_change

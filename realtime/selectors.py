@@ -59,7 +59,7 @@ def change_frames(
 
 def chat_window(chat_id: int, after_seq: int, through_seq: int, limit: int) -> list[dict[str, Any]]:
     """Payloads of the chat's messages in (after_seq, through_seq], oldest first, at most `limit`: a
-    process's gap repair for every local socket of the chat at once (realtime.ordering)."""
+    process's gap repair for every local socket of the chat at once (realtime.layer.ordering)."""
     return [
         message_payload(m)
         for m in messages_window(chat_id=chat_id, after_seq=after_seq, through_seq=through_seq, limit=limit)

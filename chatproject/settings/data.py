@@ -62,8 +62,8 @@ if REDIS_URL:
     else:
         CHANNEL_LAYERS = {
             "default": {
-                # channels-redis's pub/sub layer, decoding a group message once per process (realtime.layer).
-                "BACKEND": "realtime.layer.DecodeOncePubSubChannelLayer",
+                # channels-redis's pub/sub layer, decoding a group message once per process (realtime.layer.pubsub).
+                "BACKEND": "realtime.layer.pubsub.DecodeOncePubSubChannelLayer",
                 "CONFIG": {"hosts": [REDIS_URL]},
             }
         }

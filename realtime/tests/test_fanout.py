@@ -1,4 +1,4 @@
-"""The local fan-out (realtime.layer, realtime.fanout, chatproject.server.wire) through the real routing stack.
+"""The local fan-out (realtime.layer.pubsub, realtime.layer.fanout, chatproject.server.wire) through the real routing stack.
 
 The sockets here get a `chat.wire` scope extension as Daphne's do (chatproject.server.wire.offer_wire), one that
 decodes each prepared frame and puts it on the communicator's output, where the consumer's ordinary
@@ -22,7 +22,7 @@ from messaging.payloads import message_payload
 from messaging.services import message_edit, message_send
 from realtime.events import layer_message
 from realtime.groups import chat_group
-from realtime.layer import DecodeOncePubSubChannelLayer
+from realtime.layer.pubsub import DecodeOncePubSubChannelLayer
 from realtime.protocol import ServerEvent
 from realtime.routing import websocket_application
 from realtime.tests import wsclient

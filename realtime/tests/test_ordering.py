@@ -1,4 +1,4 @@
-"""realtime.ordering: a chat's new messages handed to a process's sockets in seq order, gaps filled once."""
+"""realtime.layer.ordering: a chat's new messages handed to a process's sockets in seq order, gaps filled once."""
 
 import asyncio
 
@@ -11,7 +11,7 @@ from messaging.payloads import message_payload
 from messaging.services import message_send
 from realtime.events import layer_message
 from realtime.groups import chat_group
-from realtime.ordering import ChatOrder
+from realtime.layer.ordering import ChatOrder
 from realtime.protocol import ServerEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]

@@ -32,7 +32,7 @@ from chatproject import metrics
 from chatproject.conf import chat_settings
 from realtime import selectors
 from realtime.events import layer_message
-from realtime.fanout import Fanout
+from realtime.layer.fanout import Fanout
 from realtime.protocol import ServerEvent
 from realtime.threads import in_db_thread
 
