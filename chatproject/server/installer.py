@@ -1,5 +1,6 @@
 """The one entry point: patch Daphne, Twisted and autobahn once per process, from `chatproject.asgi`."""
 
+from chatproject.server.check import verify
 from chatproject.server.close_codes import allow_registered_close_codes
 from chatproject.server.graceful import patch_shutdown
 from chatproject.server.http import patch_http
@@ -12,7 +13,9 @@ _installed = False
 def install() -> None:
     """Install every patch of the package once; a no-op without Daphne (another ASGI server).
 
-    Called before Daphne builds its factories, so the frame limits reach its protocol options.
+    Called before Daphne builds its factories, so the frame limits reach its protocol options. Raises
+    UntestedServerError, naming the library and the name, when an internal the patches need is missing
+    or a library is outside its tested series (chatproject.server.check): the server does not start.
     """
     global _installed  # one flag for the process, not one per patch
     try:
@@ -26,6 +29,7 @@ def install() -> None:
         return
     if _installed:
         return
+    verify()
     _installed = True
     # Body, frame and output limits Daphne does not enforce itself; Daphne's and Twisted's answers in JSON.
     patch_http(WebRequest, HTTPChannel)
