@@ -80,7 +80,7 @@ HANDSHAKES_SHED = Counter(
 )
 CAUGHT_UP = Counter(
     "chat_websocket_frames_caught_up",
-    "Frames a socket that fell behind wrote from its process's recent messages (realtime.relay), a part of "
+    "Frames a socket that fell behind wrote from its process's recent messages (realtime.socket.relay), a part of "
     "frames fanned out.",
 )
 GAP_FILLS = Counter(

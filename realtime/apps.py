@@ -12,7 +12,7 @@ class RealtimeConfig(AppConfig):
         from chatproject import maintenance, metrics
         from chatproject.server.graceful import before_closing_sockets
         from realtime import registry
-        from realtime.protocol import ClientCommand, Reply, ServerEvent
+        from realtime.protocol.event_types import ClientCommand, Reply, ServerEvent
 
         metrics.register_frame_types(received=ClientCommand, sent=[*ServerEvent, *Reply])
         maintenance.register("tickets", delete_expired_tickets)
@@ -21,6 +21,6 @@ class RealtimeConfig(AppConfig):
 
 def delete_expired_tickets() -> str:
     """WebSocket tickets past their expiry, used or not."""
-    from realtime.services import ws_tickets_delete_expired
+    from realtime.tickets import ws_tickets_delete_expired
 
     return f"deleted {ws_tickets_delete_expired()} expired ticket(s)"

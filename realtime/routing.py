@@ -3,10 +3,10 @@
 from channels.routing import URLRouter
 from django.urls import path
 
-from realtime.auth import JWTAuthMiddleware
-from realtime.consumers import ChatConsumer
-from realtime.handshake import OutageHandshake
-from realtime.security import origin_checked
+from realtime.handshake.admission import OutageHandshake
+from realtime.handshake.auth import JWTAuthMiddleware
+from realtime.handshake.origin import origin_checked
+from realtime.socket.consumer import ChatConsumer
 
 websocket_urlpatterns = [path("api/ws", ChatConsumer.as_asgi())]
 

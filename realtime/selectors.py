@@ -10,8 +10,8 @@ from accounts.sessions import Session, session_is_current
 from chats.selectors import chat_cursors_for_user
 from messaging.payloads import message_change_event, message_payload
 from messaging.selectors import messages_after, messages_changed, messages_window
-from realtime import frames
-from realtime.protocol import ServerEvent
+from realtime.protocol import frames
+from realtime.protocol.event_types import ServerEvent
 
 
 def connect_state(user: User, session: Session | None) -> tuple[int | None, dict[int, int]]:

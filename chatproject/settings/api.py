@@ -90,7 +90,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- CORS (django-cors-headers) -------------------------------------------------------------
 # Full origins (`https://app.example.com`) whose pages may call the REST API from a browser; none by
-# default. The WebSocket Origin check accepts them too (realtime.security).
+# default. The WebSocket Origin check accepts them too (realtime.handshake.origin).
 CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", default=[])
 # Only the API: the admin, the docs and the web client stay same-origin.
 CORS_URLS_REGEX = r"^/api/.*$"

@@ -15,9 +15,9 @@ from messaging.models import CLIENT_ID_MAX_LENGTH, Message
 from messaging.payloads import message_payload
 from messaging.selectors import messages_load_details
 from messaging.text import message_text_clean
-from realtime.events import broadcast_on_commit
+from realtime.broadcast import broadcast_on_commit
 from realtime.groups import chat_group
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 
 _REPEAT_SQL = (
     f"SELECT id FROM {Message._meta.db_table} "  # noqa: S608 - table names only

@@ -1,7 +1,7 @@
 """One group message's local fan-out: the work shared by every socket of this process that takes it now.
 
 realtime.layer.pubsub builds one Fanout per group message per process and offers it to each attached socket
-of the group (realtime.relay.EventRelay.deliver_now); the frame is framed for the wire once, on first
+of the group (realtime.socket.relay.EventRelay.deliver_now); the frame is framed for the wire once, on first
 use (chatproject.server.wire), and the metrics are counted once for all the sockets it reached.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 from chatproject import metrics
 from chatproject.server.wire import prepare
 from realtime.groups import chat_id_of_group
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 
 
 class Fanout:

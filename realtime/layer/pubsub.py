@@ -4,7 +4,7 @@ RedisPubSubChannelLayer hands the raw bytes of a group message to every local ch
 each channel's receive() runs msgpack over the same bytes: in a room of 500 members that is 500 decodes
 of one message in one process (about a tenth of its CPU in the big-room profile). Here the shard's
 receiver decodes a group message once and queues the same dict for every local channel of the group;
-receive() returns it as is. Consumers treat layer messages as read-only (realtime.consumers never
+receive() returns it as is. Consumers treat layer messages as read-only (realtime.socket.consumer never
 mutates one), so sharing the dict is safe. Everything else, Redis and its pub/sub channels included, is
 channels-redis's own: processes running this layer and ones running the stock layer interoperate.
 
@@ -35,7 +35,7 @@ from chatproject.conf import chat_settings
 from realtime.groups import chat_id_of_group
 from realtime.layer.fanout import Fanout
 from realtime.layer.ordering import ChatOrder
-from realtime.protocol import ServerEvent, layer_type
+from realtime.protocol.event_types import ServerEvent, layer_type
 
 logger = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from chatproject.server.wire import SCOPE_EXTENSION, prepare
 from chats import services as chat_services
 from messaging.payloads import message_payload
 from messaging.services import message_edit, message_send
-from realtime.events import layer_message
+from realtime.broadcast import layer_message
 from realtime.groups import chat_group
 from realtime.layer.pubsub import DecodeOncePubSubChannelLayer
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 from realtime.routing import websocket_application
 from realtime.tests import wsclient
 

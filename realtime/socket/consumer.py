@@ -1,8 +1,8 @@
 """The chat WebSocket consumer: the socket's state and its life.
 
 Connect (slot, ban re-check, joins, hold), expiry, layer loss, disconnect. Client frames are
-realtime.commands; layer events go by `type` to one handler each in realtime.relay; event names and
-payloads are realtime.protocol; the ordered delivery of new messages is realtime.delivery.
+realtime.socket.commands; layer events go by `type` to one handler each in realtime.socket.relay; event names and
+payloads are realtime.protocol.event_types; the ordered delivery of new messages is realtime.socket.delivery.
 """
 
 import asyncio
@@ -21,16 +21,18 @@ from chatproject.conf import chat_settings
 from chatproject.errors import REDIS_ERRORS
 from chatproject.server.wire import SCOPE_EXTENSION, SocketWire
 from chats.selectors import chat_last_seq_for_member
-from realtime import frames, selectors, watchdog
-from realtime.commands import Commands
-from realtime.delivery import OrderedDelivery
-from realtime.expiry import CredentialExpiry
+from realtime import selectors
 from realtime.groups import chat_group, user_group
-from realtime.handshake import subprotocol
+from realtime.handshake.admission import subprotocol
 from realtime.presence.service import SeenPresence, socket_came_online, socket_close, socket_open
-from realtime.protocol import ServerEvent, layer_type
+from realtime.protocol import frames
+from realtime.protocol.event_types import ServerEvent, layer_type
 from realtime.registry.store import Opened
-from realtime.relay import EventRelay
+from realtime.socket import watchdog
+from realtime.socket.commands import Commands
+from realtime.socket.delivery import OrderedDelivery
+from realtime.socket.expiry import CredentialExpiry
+from realtime.socket.relay import EventRelay
 from realtime.threads import in_db_thread
 
 logger = logging.getLogger(__name__)
@@ -248,7 +250,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
             self.closing_task = asyncio.ensure_future(self.close_with(frames.CLOSE_TRY_AGAIN_LATER))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Run one client frame's command (realtime.commands)."""
+        """Run one client frame's command (realtime.socket.commands)."""
         await self.commands.receive(text_data if text_data is not None else bytes_data or b"")
 
     async def _fetch_messages(self, chat_id: int, after_seq: int, through_seq: int) -> list[dict[str, Any]]:

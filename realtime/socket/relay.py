@@ -1,8 +1,8 @@
 """What each channel-layer event does to one socket: one handler per event kind, routed by `type`.
 
-A mixin of realtime.consumers.ChatConsumer (which keeps the socket's state and life); each handler
+A mixin of realtime.socket.consumer.ChatConsumer (which keeps the socket's state and life); each handler
 decides from that state whether the socket gets the event: only chats it follows, each new message once
-and in order (realtime.delivery), changes not already replayed by a resume, presence news once.
+and in order (realtime.socket.delivery), changes not already replayed by a resume, presence news once.
 """
 
 from collections.abc import Callable
@@ -12,12 +12,12 @@ from accounts.models import User
 from accounts.sessions import session_kept
 from chatproject import metrics
 from chatproject.server.wire import SocketWire
-from realtime import frames
-from realtime.delivery import OrderedDelivery
 from realtime.groups import chat_id_of_group
 from realtime.layer.fanout import Fanout
 from realtime.presence.service import SeenPresence
-from realtime.protocol import ServerEvent, layer_type
+from realtime.protocol import frames
+from realtime.protocol.event_types import ServerEvent, layer_type
+from realtime.socket.delivery import OrderedDelivery
 
 _NEW_MESSAGE = layer_type(ServerEvent.NEW_MESSAGE)
 
@@ -87,7 +87,7 @@ class EventRelay:
 
     def deliver_now(self, fanout: Fanout) -> bool:
         """The local fan-out's offer (realtime.layer.pubsub): write a new message now when it is this socket's
-        next one in its chat (realtime.delivery.OrderedDelivery.offer_now) and no other event waits for
+        next one in its chat (realtime.socket.delivery.OrderedDelivery.offer_now) and no other event waits for
         the socket; False for anything else, which then comes through the queue and its handler as always.
 
         New messages still queued for the socket do not stop it: one of them is older than this one,

@@ -37,7 +37,7 @@ class ServerEvent(StrEnum):
 
 
 class ClientCommand(StrEnum):
-    """A frame type a client may send (realtime.commands has one method per command)."""
+    """A frame type a client may send (realtime.socket.commands has one method per command)."""
 
     SEND_MESSAGE = "send_message"
     TYPING = "typing"

@@ -20,8 +20,8 @@ from accounts.authentication import ActiveUserJWTAuthentication
 from accounts.errors import InvalidAccessTokenError
 from accounts.models import User
 from accounts.sessions import Session, token_session
-from realtime.services import ws_ticket_consume
 from realtime.threads import in_db_thread
+from realtime.tickets import ws_ticket_consume
 
 BEARER_PROTOCOL_PREFIX = "bearer."
 

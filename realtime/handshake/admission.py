@@ -27,8 +27,8 @@ from typing import Any
 from chatproject import metrics
 from chatproject.conf import chat_settings
 from chatproject.errors import DATABASE_ERRORS, REDIS_ERRORS
-from realtime import frames
-from realtime.auth import BEARER_PROTOCOL_PREFIX
+from realtime.handshake.auth import BEARER_PROTOCOL_PREFIX
+from realtime.protocol import frames
 
 logger = logging.getLogger(__name__)
 

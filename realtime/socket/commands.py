@@ -21,13 +21,11 @@ from chats.errors import NotChatMemberError
 from chats.services import chat_mark_read
 from messaging.payloads import message_payload
 from messaging.services import message_delete, message_edit, message_send
-from realtime import frames, selectors
-from realtime.auth import reauthenticate
-from realtime.delivery import OrderedDelivery
-from realtime.expiry import CredentialExpiry
-from realtime.protocol import ClientCommand, Reply, ServerEvent
-from realtime.rates import SocketRates, frame_client_id, retry_after
-from realtime.serializers import (
+from realtime import selectors
+from realtime.handshake.auth import reauthenticate
+from realtime.protocol import frames
+from realtime.protocol.event_types import ClientCommand, Reply, ServerEvent
+from realtime.protocol.serializers import (
     AuthFrameSerializer,
     DeleteMessageFrameSerializer,
     EditMessageFrameSerializer,
@@ -36,7 +34,10 @@ from realtime.serializers import (
     ResumeFrameSerializer,
     TypingFrameSerializer,
 )
-from realtime.services import typing_announce
+from realtime.socket.delivery import OrderedDelivery
+from realtime.socket.expiry import CredentialExpiry
+from realtime.socket.rates import SocketRates, frame_client_id, retry_after
+from realtime.socket.typing_rule import typing_announce
 from realtime.threads import in_db_thread
 
 logger = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ class Commands:
             await self.send_domain_error(DatabaseUnavailableError(), client_id)
 
     async def _refuse_for_rate(self, raw: str | bytes, wait: float) -> None:
-        """Answer a frame over the socket's frame rate (realtime.rates): its own error when it names a
+        """Answer a frame over the socket's frame rate (realtime.socket.rates): its own error when it names a
         client_id, else one shared error a second; past WS_REFUSED_FRAME_BURST refusals, close with 1008."""
         metrics.throttled("websocket")
         if not self.rates.refusal_answerable():
@@ -183,7 +184,7 @@ class Commands:
             await self.socket.send_frame(ServerEvent.NEW_MESSAGE, answer)
 
     async def typing(self, payload: dict[str, Any]) -> None:
-        """`typing`: realtime.services.typing_announce (members only, once per user and chat per interval)."""
+        """`typing`: realtime.socket.typing_rule.typing_announce (members only, once per user and chat per interval)."""
         chat_id = validated(TypingFrameSerializer, payload)["chat_id"]
         await typing_announce(user_id=self.socket.user.pk, chat_id=chat_id, member_of=self.socket.chat_ids)
 
@@ -195,7 +196,7 @@ class Commands:
     async def resume(self, payload: dict[str, Any]) -> None:
         """`resume`: replay each chat from the client's cursor, then continue live without duplicates.
 
-        Nothing this socket already sent is sent again (realtime.delivery), so a resume at any time, or
+        Nothing this socket already sent is sent again (realtime.socket.delivery), so a resume at any time, or
         many, cost at most one replay of what the client lacks. Live messages that arrived before this
         frame (if it is the client's first) were held, and go out after the replay, before `resumed`.
         """
