@@ -3,7 +3,7 @@
 from channels.routing import URLRouter
 from django.urls import path
 
-from realtime.handshake.admission import OutageHandshake
+from realtime.handshake.admission import HandshakeGuard
 from realtime.handshake.auth import JWTAuthMiddleware
 from realtime.handshake.origin import origin_checked
 from realtime.socket.consumer import ChatConsumer
@@ -11,4 +11,4 @@ from realtime.socket.consumer import ChatConsumer
 websocket_urlpatterns = [path("api/ws", ChatConsumer.as_asgi())]
 
 # Outermost: an outage anywhere in the handshake (credentials, chats, groups) becomes accept + 1013.
-websocket_application = OutageHandshake(origin_checked(JWTAuthMiddleware(URLRouter(websocket_urlpatterns))))
+websocket_application = HandshakeGuard(origin_checked(JWTAuthMiddleware(URLRouter(websocket_urlpatterns))))
