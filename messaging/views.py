@@ -60,7 +60,7 @@ class MessageViewSet(viewsets.ViewSet):
         data = MessageSendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = services.message_send(sender=authenticated_user(request), **data.validated_data)
-        return Response(message_payload(message))
+        return Response(message.send_payload)
 
     @action(detail=False, methods=["get"], url_path="get")
     def history(self, request: Request) -> Response:

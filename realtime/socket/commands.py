@@ -19,7 +19,6 @@ from chatproject.errors import DATABASE_ERRORS, DatabaseUnavailableError, Domain
 from chatproject.fields import iso_datetime
 from chats.errors import NotChatMemberError
 from chats.services import chat_mark_read
-from messaging.payloads import message_payload
 from messaging.services import message_delete, message_edit, message_send
 from realtime import selectors
 from realtime.handshake.auth import reauthenticate
@@ -177,7 +176,7 @@ class Commands:
             )
             return
         data = validated(MessageSendSerializer, payload)
-        answer, repeated = await in_db_thread(_store_message)(self.socket.user, data)
+        answer, repeated = await in_db_thread(_message_send_answer)(self.socket.user, data)
         if not await self.socket.delivery.offer(answer) and repeated:
             # At or below the cursor: a repeat (same client_id) of a message the client asks about again.
             # A new message below the cursor was already sent to this socket, by its broadcast.
@@ -278,9 +277,9 @@ class Commands:
         )
 
 
-def _store_message(user: User, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Store a validated send_message payload through message_send: (the stored message's payload, whether
-    it is a repeat of an earlier send with the same client_id)."""
+def _message_send_answer(user: User, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Run message_send for a validated send_message payload: (the payload its broadcast carries, the
+    socket's answer too; whether it is a repeat of an earlier send with the same client_id)."""
     message = message_send(
         chat_id=data["chat_id"],
         sender=user,
@@ -289,4 +288,4 @@ def _store_message(user: User, data: dict[str, Any]) -> tuple[dict[str, Any], bo
         reply_to=data.get("reply_to"),
         attachment_ids=data.get("attachment_ids"),
     )
-    return message_payload(message), message.repeated
+    return message.send_payload, message.repeated
