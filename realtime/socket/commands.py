@@ -1,6 +1,6 @@
 """What a client may ask over the socket: frame parsing and validation, per-socket rates, one method per command.
 
-`Commands` belongs to one socket and reaches it only through `CommandSocket`; each command validates
+`Commands` belongs to one socket and reaches it only through `SocketState`; each command validates
 its payload with the serializer REST uses and calls the same service, so both transports agree.
 """
 
@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from rest_framework import serializers as drf_serializers
 
@@ -33,9 +33,8 @@ from realtime.protocol.serializers import (
     ResumeFrameSerializer,
     TypingFrameSerializer,
 )
-from realtime.socket.delivery import OrderedDelivery
-from realtime.socket.expiry import CredentialExpiry
 from realtime.socket.rates import SocketRates, frame_client_id, retry_after
+from realtime.socket.state import SocketState
 from realtime.socket.typing_rule import typing_announce
 from realtime.threads import in_db_thread
 
@@ -43,24 +42,6 @@ logger = logging.getLogger(__name__)
 
 # validated()'s serializer instances, one per class.
 _FRAME_VALIDATORS: dict[type[drf_serializers.Serializer[Any]], drf_serializers.Serializer[Any]] = {}
-
-
-class CommandSocket(Protocol):
-    """What the commands need of the socket that received the frame."""
-
-    user: User
-    chat_ids: set[int]
-    delivery: OrderedDelivery
-    closing: bool
-    expiry: CredentialExpiry
-    # Change cursor per chat reached by resumes (see ChatConsumer).
-    replayed_version: dict[int, int]
-
-    async def send_frame(self, frame_type: str, payload: dict[str, Any], text: str | None = None) -> None:
-        """Send one frame unless the socket is closing."""
-
-    async def close_with(self, code: int) -> None:
-        """Close once with `code`."""
 
 
 def validated(serializer_class: type[drf_serializers.Serializer[Any]], payload: dict[str, Any]) -> Any:
@@ -79,7 +60,7 @@ def validated(serializer_class: type[drf_serializers.Serializer[Any]], payload: 
 class Commands:
     """One socket's client commands and the rates they spend."""
 
-    def __init__(self, socket: CommandSocket):
+    def __init__(self, socket: SocketState):
         self.socket = socket
         self.rates = SocketRates()
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {

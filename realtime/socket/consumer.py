@@ -15,11 +15,10 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from accounts.models import User
 from chatproject import metrics
 from chatproject.conf import chat_settings
 from chatproject.errors import REDIS_ERRORS
-from chatproject.server.wire import SCOPE_EXTENSION, SocketWire
+from chatproject.server.wire import SCOPE_EXTENSION
 from chats.selectors import chat_last_seq_for_member
 from realtime import selectors
 from realtime.groups import chat_group, user_group
@@ -58,16 +57,6 @@ def resume_wait(scope: dict[str, Any]) -> float:
 
 class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
     """One client socket: joins its user's and chats' groups, runs commands, relays events."""
-
-    user: User
-    chat_ids: set[int]
-    delivery: OrderedDelivery
-    registered = False  # recorded in the socket registry (realtime.registry): forgotten when it ends
-    socket_record: metrics.SocketRecord | None = None  # its lifecycle in the metrics and the log
-    close_code: int | None = None  # the code this side closed with, if it did
-    wire: SocketWire | None = None  # the socket's raw output for the local fan-out, if the server offers it
-    barriers = 0
-    closing_task: "asyncio.Future[None] | None" = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; if the channel layer fails, close with 1013 so the client reconnects."""
@@ -109,7 +98,6 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
         self.commands = Commands(self)
         self.expiry = CredentialExpiry(self._expired)
         self.closing = False
-        # Per chat, the change version a resume replayed up to: queued changes at or below it are dropped.
         self.replayed_version: dict[int, int] = {}
         self.presence_seen = SeenPresence()
         # Live messages wait for the client's first frame (or resume_wait()): a `resume` goes first.

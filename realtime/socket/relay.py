@@ -8,16 +8,14 @@ and in order (realtime.socket.delivery), changes not already replayed by a resum
 from collections.abc import Callable
 from typing import Any
 
-from accounts.models import User
 from accounts.sessions import session_kept
 from chatproject import metrics
 from chatproject.server.wire import SocketWire
 from realtime.groups import chat_id_of_group
 from realtime.layer.fanout import Fanout
-from realtime.presence.service import SeenPresence
 from realtime.protocol import frames
 from realtime.protocol.event_types import ServerEvent, layer_type
-from realtime.socket.delivery import OrderedDelivery
+from realtime.socket.state import SocketState
 
 _NEW_MESSAGE = layer_type(ServerEvent.NEW_MESSAGE)
 
@@ -26,34 +24,8 @@ def _writer(wire: SocketWire, frame: bytes) -> Callable[[], bool]:
     return lambda: wire.write(frame)
 
 
-class EventRelay:
-    """The layer-event handlers of a chat socket (ChatConsumer supplies the state and the methods below)."""
-
-    user: User
-    chat_ids: set[int]
-    delivery: OrderedDelivery
-    presence_seen: SeenPresence
-    replayed_version: dict[int, int]
-    scope: dict[str, Any]
-    closing: bool
-    wire: SocketWire | None
-    # Layer messages other than new_message queued for this socket and not yet handled (realtime.layer.pubsub
-    # counts them in, the consumer's dispatch counts them out): while any is, the local fan-out queues,
-    # so nothing overtakes a removal, a ban or a session's end. New messages need no such barrier among
-    # themselves: the delivery's cursor keeps them in order.
-    barriers: int
-
-    async def send_frame(self, frame_type: str, payload: dict[str, Any], text: str | None = None) -> None:
-        raise NotImplementedError
-
-    async def close_with(self, code: int) -> None:
-        raise NotImplementedError
-
-    async def join_chat(self, chat_id: int, last_seq: int | None = None) -> bool:
-        raise NotImplementedError
-
-    async def leave_chat(self, chat_id: int) -> None:
-        raise NotImplementedError
+class EventRelay(SocketState):
+    """The layer-event handlers of a chat socket (its state and operations: SocketState, ChatConsumer's)."""
 
     def _member_chat(self, message: dict[str, Any]) -> int | None:
         """The chat of a layer message (by its chat group, or the payload of a user group's event) if this
