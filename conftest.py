@@ -9,7 +9,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-import realtime.events
+import realtime.broadcast
 from accounts.tests.factories import UserFactory
 from chatproject import cache_breaker
 from chatproject.conf import DEFAULTS, chat_settings
@@ -115,13 +115,13 @@ def chat_events(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> list
     commits, exactly as in production, and a rolled-back write records nothing.
     """
     sent: list[SentEvent] = []
-    original = realtime.events.send_to_group
+    original = realtime.broadcast.send_to_group
 
     def recording(group: str, event: str, payload: dict[str, Any]) -> None:
         sent.append(SentEvent(group, event, payload))
         original(group, event, payload)
 
-    monkeypatch.setattr(realtime.events, "send_to_group", recording)
+    monkeypatch.setattr(realtime.broadcast, "send_to_group", recording)
     return sent
 
 

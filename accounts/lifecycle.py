@@ -20,9 +20,9 @@ from typing import Any
 
 from accounts.models import User
 from accounts.sessions import refresh_tokens_revoke
-from realtime.events import broadcast_on_commit
+from realtime.broadcast import broadcast_on_commit
 from realtime.groups import user_group
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 
 
 @dataclass(frozen=True)

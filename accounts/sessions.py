@@ -78,9 +78,9 @@ def session_end(*, user: User, session_id: str) -> None:
     Records it in `ended_sessions` for as long as an access token of it may live (pruning entries past
     that), blacklists its refresh tokens, and once committed closes its sockets with 4410.
     """
-    from realtime.events import broadcast_on_commit
+    from realtime.broadcast import broadcast_on_commit
     from realtime.groups import user_group
-    from realtime.protocol import ServerEvent
+    from realtime.protocol.event_types import ServerEvent
 
     now = int(time.time())
     # A token issued a moment before this lives ACCESS_TOKEN_LIFETIME more; a minute covers clock skew.

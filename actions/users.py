@@ -16,9 +16,9 @@ from chats.models import Chat, ChatMember
 from chats.services import member_remove
 from messaging.models import Message, Reaction
 from messaging.services import messages_erase_for_deleted_user
-from realtime.events import broadcast_on_commit
+from realtime.broadcast import broadcast_on_commit
 from realtime.groups import user_group
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 
 
 def user_erase(*, user: User) -> None:

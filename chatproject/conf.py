@@ -33,16 +33,16 @@ DEFAULTS: dict[str, Any] = {
     "THROTTLE_REACT": "300/min",
     # --- WebSocket ---
     # Origins a browser handshake may come from (patterns as in ALLOWED_HOSTS, or with a scheme);
-    # None means ALLOWED_HOSTS. CORS_ALLOWED_ORIGINS are accepted too (realtime.security).
+    # None means ALLOWED_HOSTS. CORS_ALLOWED_ORIGINS are accepted too (realtime.handshake.origin).
     "WS_ALLOWED_ORIGINS": None,
     "WS_TICKET_SECONDS": 30,
     # Larger frames close the socket with 1009: under Daphne autobahn refuses them as their header
-    # arrives (chatproject.transport_limits caps --websocket-max-message-size at this).
+    # arrives (chatproject.server.websocket caps --websocket-max-message-size at this).
     "WS_MAX_FRAME_BYTES": 64 * 1024,
     "WS_SEND_RATE_PER_SECOND": 20,
     # Every client frame counts against this per-socket token bucket, which saves up to WS_FRAME_BURST;
     # frames over it are not run: one naming a client_id gets a `rate_limited` error with it, the others
-    # share one such error a second (realtime.rates).
+    # share one such error a second (realtime.socket.rates).
     "WS_FRAME_RATE_PER_SECOND": 30.0,
     "WS_FRAME_BURST": 60,
     # Refused frames spend a bucket of their own, refilled at WS_FRAME_RATE_PER_SECOND: a frame refused
@@ -75,14 +75,14 @@ DEFAULTS: dict[str, Any] = {
     "WS_HANDSHAKE_TIMEOUT_SECONDS": 3.0,
     # Handshakes one process works on at once; one more is answered at once (accepted, an error frame
     # `server_busy` with `retry_after`, then closed 1013) instead of waiting in a queue that times out
-    # whole under a reconnect storm (realtime.handshake). 0: no bound.
+    # whole under a reconnect storm (realtime.handshake.admission). 0: no bound.
     "WS_MAX_HANDSHAKES_IN_PROGRESS": 64,
     # Events a socket may have queued, not yet sent, before it counts as fallen behind its chats: it is
-    # then closed with 1013, and its client reconnects and resumes from the database (realtime.layer).
+    # then closed with 1013, and its client reconnects and resumes from the database (realtime.layer.pubsub).
     "WS_MAX_QUEUED_EVENTS": 2000,
     # How often each process pings Redis; on failure its sockets close with 1013.
     "WS_LAYER_CHECK_SECONDS": 2.0,
-    # --- broadcasts (realtime.events) ---
+    # --- broadcasts (realtime.broadcast) ---
     # Each send to the channel layer may take this long before it is dropped (clients repair gaps from
     # the database), and at most this many wait; a full queue drops new ones.
     "BROADCAST_TIMEOUT_SECONDS": 1.0,
@@ -96,7 +96,7 @@ DEFAULTS: dict[str, Any] = {
     "PRESENCE_FANOUT_MAX_MEMBERS": 100,
     # --- process ---
     # On SIGTERM a process stops listening, closes its sockets with 1012 and lets in-flight requests
-    # finish, exiting within this long (chatproject.graceful).
+    # finish, exiting within this long (chatproject.server.graceful).
     "SHUTDOWN_GRACE_SECONDS": 10.0,
     # The browser client at `/`; off, `/` is a JSON 404 and the admin has no "View site" link.
     "WEB_CLIENT": True,

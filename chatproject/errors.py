@@ -1,7 +1,7 @@
 """DomainError and its kinds, each carrying its own status and headers; `error_body()` builds every error.
 
 This is the one home of error bodies: the DRF handler, the error views, the middleware, Daphne's own
-answers (transport_limits), the OpenAPI examples and the WebSocket error frames all build theirs here.
+answers (chatproject.server), the OpenAPI examples and the WebSocket error frames all build theirs here.
 It is also the one definition of each outage (the database, Redis): the exceptions that mean it and the
 answer it gets (`DATABASE_ERRORS`, `REDIS_ERRORS`, `outage_error()`).
 """

@@ -80,12 +80,12 @@ HANDSHAKES_SHED = Counter(
 )
 CAUGHT_UP = Counter(
     "chat_websocket_frames_caught_up",
-    "Frames a socket that fell behind wrote from its process's recent messages (realtime.relay), a part of "
+    "Frames a socket that fell behind wrote from its process's recent messages (realtime.socket.relay), a part of "
     "frames fanned out.",
 )
 GAP_FILLS = Counter(
     "chat_websocket_gap_fills",
-    "Gaps in a chat's seqs a process filled from the database once for all its sockets (realtime.ordering).",
+    "Gaps in a chat's seqs a process filled from the database once for all its sockets (realtime.layer.ordering).",
 )
 GAP_FILLED_MESSAGES = Counter(
     "chat_websocket_gap_filled_messages", "Messages read from the database to fill those gaps."
@@ -130,7 +130,7 @@ def frame_sent(frame_type: str, count: int = 1) -> None:
 
 
 def frames_fanned_out(frame_type: str, count: int) -> None:
-    """The local fan-out wrote `count` frames of `frame_type`, one per socket (realtime.fanout)."""
+    """The local fan-out wrote `count` frames of `frame_type`, one per socket (realtime.layer.fanout)."""
     frame_sent(frame_type, count)
     FRAMES_FANNED_OUT.inc(count)
 

@@ -61,7 +61,7 @@ def add_too_large_responses(
     """Postprocessing hook: every operation with a request body can answer 413 too_large.
 
     The server refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE before any view runs
-    (chatproject.transport_limits), so no view declares it; an operation that declares its own 413
+    (chatproject.server), so no view declares it; an operation that declares its own 413
     (the attachment upload) keeps it.
     """
     too_large = {

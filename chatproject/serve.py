@@ -46,7 +46,7 @@ LISTEN_BACKLOG = 4096
 
 # Daphne drops a WebSocket handshake not completed within its --websocket_connect_timeout (5 s by default)
 # without a word: under a storm, one still waiting for its turn in the event loop. The app answers every
-# handshake it sees within WS_HANDSHAKE_TIMEOUT_SECONDS (realtime.handshake); this only has to outlast
+# handshake it sees within WS_HANDSHAKE_TIMEOUT_SECONDS (realtime.handshake.admission); this only has to outlast
 # the wait for that turn, so that no handshake ends in silence.
 WEBSOCKET_CONNECT_TIMEOUT = 30
 

@@ -6,10 +6,14 @@ class MessagingConfig(AppConfig):
     name = "messaging"
 
     def ready(self) -> None:
-        """Register the unsent-attachment job (chatproject.maintenance)."""
+        """Register the unsent-attachment job (chatproject.maintenance) and the upload route's body limit,
+        which Daphne enforces as the body arrives (chatproject.server.body_limits)."""
         from chatproject import maintenance
+        from chatproject.server import body_limits
+        from messaging.attachments.uploads import upload_body_limit
 
         maintenance.register("attachments", cleanup_attachments)
+        body_limits.register("attachment-upload", upload_body_limit)
 
 
 def cleanup_attachments() -> str:

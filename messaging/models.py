@@ -26,6 +26,9 @@ class Message(models.Model):
 
     # Not a column: message_send sets it on the original it returns for a repeated client_id.
     repeated = False
+    # Not a column: message_send sets it to message_payload() of what it returns, built once: the payload
+    # its broadcast carries (for a repeat, built for the answer), which its callers answer with.
+    send_payload: dict[str, Any]
 
     # No single-column index on chat: the unique (chat, seq) index starts with it and serves every
     # history query (newest page, before_seq, after_seq) as a range scan.

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from chatproject.fields import iso_datetime
 from messaging.models import Attachment, Message
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 
 
 def message_payload(message: Message) -> dict[str, Any]:

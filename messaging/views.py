@@ -60,7 +60,7 @@ class MessageViewSet(viewsets.ViewSet):
         data = MessageSendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = services.message_send(sender=authenticated_user(request), **data.validated_data)
-        return Response(message_payload(message))
+        return Response(message.send_payload)
 
     @action(detail=False, methods=["get"], url_path="get")
     def history(self, request: Request) -> Response:
@@ -201,7 +201,7 @@ class AttachmentDownloadView(APIView):
 async def _file_chunks(stored: Any) -> AsyncIterator[bytes]:
     """The stored file in chunks, each read in a worker thread.
 
-    An async iterator, so Daphne serves it chunk by chunk (with backpressure: chatproject.transport_limits);
+    An async iterator, so Daphne serves it chunk by chunk (with backpressure: chatproject.server.http);
     Django reads a synchronous iterator, such as FileResponse's, whole into memory before serving it
     under ASGI, and a download that is not read would hold the whole file.
     """

@@ -6,16 +6,14 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        """Allow 1009/1013 closes under Daphne (see realtime.autobahn_patch); register the protocol's frame
-        types with the metrics, the expired-ticket job (chatproject.maintenance), and the hand-over of
-        this process's sockets in the registry on SIGTERM, before they are closed with 1012."""
+        """Register the protocol's frame types with the metrics, the expired-ticket job
+        (chatproject.maintenance), and the hand-over of this process's sockets in the registry on SIGTERM,
+        before they are closed with 1012 (chatproject.server.graceful)."""
         from chatproject import maintenance, metrics
-        from chatproject.graceful import before_closing_sockets
+        from chatproject.server.graceful import before_closing_sockets
         from realtime import registry
-        from realtime.autobahn_patch import allow_registered_close_codes
-        from realtime.protocol import ClientCommand, Reply, ServerEvent
+        from realtime.protocol.event_types import ClientCommand, Reply, ServerEvent
 
-        allow_registered_close_codes()
         metrics.register_frame_types(received=ClientCommand, sent=[*ServerEvent, *Reply])
         maintenance.register("tickets", delete_expired_tickets)
         before_closing_sockets(registry.hand_over)
@@ -23,6 +21,6 @@ class RealtimeConfig(AppConfig):
 
 def delete_expired_tickets() -> str:
     """WebSocket tickets past their expiry, used or not."""
-    from realtime.services import ws_tickets_delete_expired
+    from realtime.tickets import ws_tickets_delete_expired
 
     return f"deleted {ws_tickets_delete_expired()} expired ticket(s)"

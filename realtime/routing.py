@@ -3,12 +3,12 @@
 from channels.routing import URLRouter
 from django.urls import path
 
-from realtime.auth import JWTAuthMiddleware
-from realtime.consumers import ChatConsumer
-from realtime.handshake import OutageHandshake
-from realtime.security import origin_checked
+from realtime.handshake.admission import HandshakeGuard
+from realtime.handshake.auth import JWTAuthMiddleware
+from realtime.handshake.origin import origin_checked
+from realtime.socket.consumer import ChatConsumer
 
 websocket_urlpatterns = [path("api/ws", ChatConsumer.as_asgi())]
 
 # Outermost: an outage anywhere in the handshake (credentials, chats, groups) becomes accept + 1013.
-websocket_application = OutageHandshake(origin_checked(JWTAuthMiddleware(URLRouter(websocket_urlpatterns))))
+websocket_application = HandshakeGuard(origin_checked(JWTAuthMiddleware(URLRouter(websocket_urlpatterns))))

@@ -10,8 +10,8 @@ from accounts.sessions import Session, session_is_current
 from chats.selectors import chat_cursors_for_user
 from messaging.payloads import message_change_event, message_payload
 from messaging.selectors import messages_after, messages_changed, messages_window
-from realtime import frames
-from realtime.protocol import ServerEvent
+from realtime.protocol import frames
+from realtime.protocol.event_types import ServerEvent
 
 
 def connect_state(user: User, session: Session | None) -> tuple[int | None, dict[int, int]]:
@@ -59,7 +59,7 @@ def change_frames(
 
 def chat_window(chat_id: int, after_seq: int, through_seq: int, limit: int) -> list[dict[str, Any]]:
     """Payloads of the chat's messages in (after_seq, through_seq], oldest first, at most `limit`: a
-    process's gap repair for every local socket of the chat at once (realtime.ordering)."""
+    process's gap repair for every local socket of the chat at once (realtime.layer.ordering)."""
     return [
         message_payload(m)
         for m in messages_window(chat_id=chat_id, after_seq=after_seq, through_seq=through_seq, limit=limit)

@@ -14,7 +14,7 @@ from accounts.sessions import token_session
 from accounts.throttles import ClientAddressThrottle
 from chatproject.conf import chat_settings
 from chatproject.schema import THROTTLED, UNAUTHORIZED
-from realtime.services import ws_ticket_issue
+from realtime.tickets import ws_ticket_issue
 
 
 class WsTicketThrottle(ClientAddressThrottle):

@@ -4,6 +4,7 @@ There is no Docker engine here, so the compose file is checked with check-jsonsc
 compose-spec schema it vendors (offline), and the Dockerfile is read with BuildKit's own parser.
 """
 
+import ast
 import os
 import re
 import subprocess
@@ -394,8 +395,15 @@ def test_readme_make_targets_exist_in_makefile(target: str) -> None:
     assert f"make {target}" in (ROOT / "README.md").read_text()
 
 
-# Wiring every package has, left out of the code map: re-exports, AppConfigs, URLconfs.
+# Wiring every package has, left out of the code map: re-exports, AppConfigs, URLconfs. A package's
+# `__init__.py` that defines a function or class is a module of its own, and needs its row.
 CODE_MAP_SKIPS = {"__init__.py", "apps.py", "urls.py"}
+
+
+def defines_something(path: Path) -> bool:
+    """Whether a module defines a function or a class (not only a docstring and re-exports)."""
+    tree = ast.parse(path.read_text())
+    return any(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) for node in tree.body)
 
 
 def code_map_rows() -> list[str]:
@@ -417,7 +425,9 @@ def code_map_modules() -> set[str]:
         parts = path.relative_to(ROOT).parts
         if parts[0] in {"bench", "tests", "tools", ".venv", "staticfiles", "node_modules"}:
             continue
-        if "tests" in parts or "migrations" in parts or parts[-1] in CODE_MAP_SKIPS:
+        if "tests" in parts or "migrations" in parts:
+            continue
+        if parts[-1] in CODE_MAP_SKIPS and not (parts[-1] == "__init__.py" and defines_something(path)):
             continue
         found.add("/".join(parts))
     return found

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 REDIS_BACKENDS = [
     "channels_redis.core.RedisChannelLayer",
     "channels_redis.pubsub.RedisPubSubChannelLayer",
-    "realtime.layer.DecodeOncePubSubChannelLayer",
+    "realtime.layer.pubsub.DecodeOncePubSubChannelLayer",
 ]
 
 

@@ -16,12 +16,14 @@ APPS = ("accounts", "chats", "messaging", "realtime", "web", "actions")
 
 # chatproject's modules that wire the apps together.
 CHATPROJECT_WIRING = ("chatproject/asgi.py", "chatproject/urls.py", "chatproject/settings/")
-# Temporary: the server patches move to one package of their own (issue 23, part 1), where per-route body
-# limits come from a registry; until then this reads messaging's upload limit. Delete it once moved.
-CHATPROJECT_PENDING = ("chatproject/transport_limits/",)
 
 # What the domain apps may use of realtime: the doorway, the group names, the event list, presence reads.
-DOMAIN_MAY_IMPORT = {"realtime.events", "realtime.groups", "realtime.protocol", "realtime.presence.selectors"}
+DOMAIN_MAY_IMPORT = {
+    "realtime.broadcast",
+    "realtime.groups",
+    "realtime.protocol.event_types",
+    "realtime.presence.selectors",
+}
 
 
 def modules(package: str) -> list[Path]:
@@ -62,13 +64,7 @@ def imports_of(package: str, targets: tuple[str, ...], allowed: tuple[str, ...] 
 
 
 def test_chatproject_imports_no_app_outside_its_wiring():
-    assert imports_of("chatproject", APPS, CHATPROJECT_WIRING + CHATPROJECT_PENDING) == []
-
-
-def test_every_pending_exception_still_exists():
-    """A moved module fails here until its line is deleted, so the list only shrinks."""
-    present = [path.relative_to(ROOT).as_posix() for path in modules("chatproject")]
-    assert [p for p in CHATPROJECT_PENDING if not any(path.startswith(p) for path in present)] == []
+    assert imports_of("chatproject", APPS, CHATPROJECT_WIRING) == []
 
 
 def test_accounts_imports_neither_chats_nor_messaging():

@@ -156,7 +156,7 @@ def test_json_logs_from_daphne_are_one_object_per_line_with_request_and_socket_r
         probe = get(port, "/healthz", {"X-Request-ID": "probe-1"})
         api = get(port, "/api/chats", {"Authorization": f"Bearer {token}", "X-Request-ID": "bad id!"})
         missing = get(port, "/no-such-page", {})
-        # Refused by Daphne itself (chatproject.transport_limits), before the app: logged all the same.
+        # Refused by Daphne itself (chatproject.server), before the app: logged all the same.
         too_big = get(
             port,
             "/api/register",

@@ -25,8 +25,8 @@ from chatproject import maintenance
 from messaging.attachments import services as attachment_services
 from messaging.models import Attachment
 from realtime.models import WsTicket
-from realtime.services import ws_ticket_issue
 from realtime.tests.live import database_url
+from realtime.tickets import ws_ticket_issue
 
 REPO = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"

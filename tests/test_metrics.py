@@ -16,7 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from accounts.tests.factories import UserFactory
 from chats import services as chat_services
 from messaging import services as message_services
-from realtime import events, watchdog
+from realtime import broadcast
+from realtime.socket import watchdog
 from realtime.tests.live import free_port
 from realtime.tests.wsclient import open_socket
 
@@ -299,12 +300,12 @@ def test_a_broadcast_the_layer_fails_counts_as_a_layer_error(
     monkeypatch: pytest.MonkeyPatch, chat_overrides: Any, hang: bool, kind: str
 ) -> None:
     chat_overrides.BROADCAST_TIMEOUT_SECONDS = 0.05
-    monkeypatch.setattr(events, "get_channel_layer", lambda: FailingLayer(hang))
-    message = events.layer_message("chat.1", events.ServerEvent.TYPING, {"chat_id": 1, "user_id": 2})
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: FailingLayer(hang))
+    message = broadcast.layer_message("chat.1", broadcast.ServerEvent.TYPING, {"chat_id": 1, "user_id": 2})
     moves = Moves(("chat_channel_layer_errors_total", {"kind": kind}))
 
     # Through the public door: the sender thread takes it from the queue and the layer fails it.
-    assert events.BroadcastSender().submit("chat.1", message)
+    assert broadcast.BroadcastSender().submit("chat.1", message)
     deadline = time.monotonic() + 5
     while moves.delta() != [1] and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from chatproject.transport_limits import body_limit
+from chatproject.server.body_limits import body_limit
 
 CONF_PATH = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
 # Without comments: their apostrophes and braces are not syntax.

@@ -31,7 +31,7 @@ from websockets.asyncio.client import connect
 
 from accounts.tests.factories import UserFactory
 from chatproject.conf import chat_settings
-from chatproject.transport_limits import body_limit
+from chatproject.server.body_limits import body_limit
 from chats import services as chat_services
 from messaging.models import Attachment
 from realtime.tests.live import database_url, free_port, receive_frame

@@ -1,4 +1,4 @@
-"""HTTP limits enforced in Daphne itself (chatproject.transport_limits), tried on a real Daphne process."""
+"""HTTP limits enforced in Daphne itself (chatproject.server), tried on a real Daphne process."""
 
 import json
 import select

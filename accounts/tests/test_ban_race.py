@@ -17,7 +17,7 @@ from django.db import connections
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-import realtime.auth
+import realtime.handshake.auth
 from accounts import services as account_services
 from accounts.errors import AccountDisabledError
 from accounts.tests.factories import UserFactory
@@ -118,7 +118,7 @@ async def test_handshake_authenticated_before_a_ban_that_joins_its_group_after_i
     authentication and the consumer joining the user's group."""
     target = await db(UserFactory)()
     authenticated, banned = asyncio.Event(), asyncio.Event()
-    real_authenticate = realtime.auth.authenticate
+    real_authenticate = realtime.handshake.auth.authenticate
 
     async def authenticate_then_wait_for_the_ban(scope):
         result = await real_authenticate(scope)
@@ -126,7 +126,7 @@ async def test_handshake_authenticated_before_a_ban_that_joins_its_group_after_i
         await banned.wait()
         return result
 
-    monkeypatch.setattr(realtime.auth, "authenticate", authenticate_then_wait_for_the_ban)
+    monkeypatch.setattr(realtime.handshake.auth, "authenticate", authenticate_then_wait_for_the_ban)
     connecting = asyncio.create_task(open_socket(target))
     await authenticated.wait()
     await db(account_services.user_deactivate)(user=target)

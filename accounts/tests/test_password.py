@@ -10,15 +10,15 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-import realtime.auth
+import realtime.handshake.auth
 from accounts import services
 from accounts.errors import InvalidAccessTokenError
 from accounts.models import User
 from accounts.sessions import token_session
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tests.test_api import lower_rate
-from realtime.services import ws_ticket_consume
 from realtime.tests.wsclient import open_socket
+from realtime.tickets import ws_ticket_consume
 
 NEW_PASSWORD = "staple gun orbit 42"
 
@@ -319,7 +319,7 @@ class TestSockets:
         user = await db(UserFactory)()
         other, mine = await db(login)(user), await db(login)(user)
         authenticated, changed = asyncio.Event(), asyncio.Event()
-        real_authenticate = realtime.auth.authenticate
+        real_authenticate = realtime.handshake.auth.authenticate
 
         async def authenticate_then_wait_for_the_change(scope):
             result = await real_authenticate(scope)
@@ -327,7 +327,7 @@ class TestSockets:
             await changed.wait()
             return result
 
-        monkeypatch.setattr(realtime.auth, "authenticate", authenticate_then_wait_for_the_change)
+        monkeypatch.setattr(realtime.handshake.auth, "authenticate", authenticate_then_wait_for_the_change)
         connecting = asyncio.create_task(open_socket(token=other["access_token"]))
         await authenticated.wait()
         assert (await db(change)(mine)).status_code == 204

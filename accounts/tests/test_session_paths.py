@@ -29,8 +29,8 @@ from chats.models import ChatMember
 from chats.tests.factories import group_chat, private_chat
 from messaging import services as message_services
 from messaging.models import Message
-from realtime.services import ws_ticket_consume
 from realtime.tests.wsclient import open_socket
+from realtime.tickets import ws_ticket_consume
 
 db = database_sync_to_async
 

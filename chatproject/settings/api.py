@@ -79,7 +79,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "chatproject.schema.add_service_unavailable",
-        # 413 on every operation with a body: the server answers it before any view (transport_limits).
+        # 413 on every operation with a body: the server answers it before any view (chatproject.server).
         "chatproject.schema.add_too_large_responses",
     ],
     # Served from drf-spectacular-sidecar's static files: the docs work offline and load no CDN script.
@@ -90,7 +90,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- CORS (django-cors-headers) -------------------------------------------------------------
 # Full origins (`https://app.example.com`) whose pages may call the REST API from a browser; none by
-# default. The WebSocket Origin check accepts them too (realtime.security).
+# default. The WebSocket Origin check accepts them too (realtime.handshake.origin).
 CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", default=[])
 # Only the API: the admin, the docs and the web client stay same-origin.
 CORS_URLS_REGEX = r"^/api/.*$"
@@ -103,5 +103,5 @@ CORS_EXPOSE_HEADERS = ["Retry-After"]
 
 
 # Whole-request body limit for JSON APIs; far above any valid message. Daphne refuses a larger body
-# before reading it (chatproject.transport_limits); Django's own check stays for other servers.
+# before reading it (chatproject.server); Django's own check stays for other servers.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)

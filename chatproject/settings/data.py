@@ -62,8 +62,8 @@ if REDIS_URL:
     else:
         CHANNEL_LAYERS = {
             "default": {
-                # channels-redis's pub/sub layer, decoding a group message once per process (realtime.layer).
-                "BACKEND": "realtime.layer.DecodeOncePubSubChannelLayer",
+                # channels-redis's pub/sub layer, decoding a group message once per process (realtime.layer.pubsub).
+                "BACKEND": "realtime.layer.pubsub.DecodeOncePubSubChannelLayer",
                 "CONFIG": {"hosts": [REDIS_URL]},
             }
         }
@@ -71,7 +71,7 @@ if REDIS_URL:
     # timeouts bound what a hung Redis costs a request; an unreachable cache is a 503 (chatproject.api).
     CACHES = {
         "default": {
-            "BACKEND": "chatproject.cache.SharedPoolRedisCache",
+            "BACKEND": "chatproject.server.cache.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "chat",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

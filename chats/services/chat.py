@@ -13,9 +13,9 @@ from chats.errors import (
 from chats.models import Chat, ChatMember
 from chats.payloads import chat_payload
 from chats.services.participants import _require_active_users, _unique
-from realtime.events import broadcast_on_commit
+from realtime.broadcast import broadcast_on_commit
 from realtime.groups import chat_group, user_group
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 
 NAME_MAX_LENGTH = 255
 

@@ -13,9 +13,9 @@ from chats.errors import (
 )
 from chats.models import Chat, ChatMember
 from chats.payloads import read_event_payload
-from realtime.events import broadcast_on_commit
+from realtime.broadcast import broadcast_on_commit
 from realtime.groups import chat_group
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 
 _TAKE_NEXT_SEQ_SQL = (
     f"UPDATE {Chat._meta.db_table} SET last_seq = last_seq + 1, last_message_at = %s "  # noqa: S608 - table names only

@@ -17,9 +17,9 @@ from chats.errors import (
 from chats.models import Chat, ChatMember
 from chats.payloads import chat_payload
 from chats.services.participants import _lock_active_users, _require_active_users, _unique
-from realtime.events import broadcast_on_commit
+from realtime.broadcast import broadcast_on_commit
 from realtime.groups import chat_group
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 
 
 @transaction.atomic
@@ -29,7 +29,7 @@ def member_add(*, chat_id: int, actor: User, user_ids: list[int]) -> list[ChatMe
     The actor is an owner or admin of the chat, or holds `chats.add_chatmember` (a moderator, who need
     not be a member). Locks the chat row. Raises NotChatMemberError, ChatNotFoundError (moderator),
     PrivateChatMembershipError, NotChatAdminError, UserNotFoundError (nothing is added).
-    Broadcasts `member_added` for each new member (realtime.events routes it to the chat and to them).
+    Broadcasts `member_added` for each new member (realtime.broadcast routes it to the chat and to them).
     """
     ids = _unique(user_ids)
     # User rows before the chat row, the order sends and user deletion lock in.

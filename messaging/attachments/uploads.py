@@ -50,6 +50,16 @@ FILENAME_MAX_LENGTH = 255
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
+def upload_body_limit() -> tuple[int, dict[str, Any]]:
+    """POST /api/attachments' body limit, as the server enforces it (chatproject.server.body_limits):
+    ATTACHMENT_MAX_BYTES plus the multipart framing, as UploadSizeGuard counts, and the 413 body past it."""
+    limit = chat_settings.ATTACHMENT_MAX_BYTES
+    return (
+        limit + MULTIPART_OVERHEAD_BYTES,
+        AttachmentTooLargeError(f"file is too large (at most {limit} bytes)").as_dict(),
+    )
+
+
 def sniff_content_type(file: IO[bytes]) -> str | None:
     """The allowed type the content is (PNG, JPEG, GIF, WebP, PDF, UTF-8 text), or None. Rewinds `file`.
 

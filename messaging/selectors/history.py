@@ -128,7 +128,7 @@ def messages_after(
 def messages_window(*, chat_id: int, after_seq: int, through_seq: int, limit: int) -> list[Message]:
     """The chat's messages with after_seq < seq <= through_seq, oldest first, at most `limit`, details loaded.
 
-    No member check: for a process's own gap repair (realtime.ordering), whose messages go only to
+    No member check: for a process's own gap repair (realtime.layer.ordering), whose messages go only to
     the sockets of the chat's group, as their broadcast would have.
     """
     page = _page(

@@ -18,9 +18,9 @@ from messaging.models import REACTION_EMOJI_MAX_LENGTH, Message, Reaction
 from messaging.payloads import message_deleted_payload, message_payload, reaction_event_payload
 from messaging.selectors import messages_load_details
 from messaging.text import is_emoji_text, message_text_clean
-from realtime.events import broadcast_on_commit
+from realtime.broadcast import broadcast_on_commit
 from realtime.groups import chat_group
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 
 
 def _next_version(chat: Chat) -> int:

@@ -15,9 +15,9 @@ from messaging.models import CLIENT_ID_MAX_LENGTH, Message
 from messaging.payloads import message_payload
 from messaging.selectors import messages_load_details
 from messaging.text import message_text_clean
-from realtime.events import broadcast_on_commit
+from realtime.broadcast import broadcast_on_commit
 from realtime.groups import chat_group
-from realtime.protocol import ServerEvent
+from realtime.protocol.event_types import ServerEvent
 
 _REPEAT_SQL = (
     f"SELECT id FROM {Message._meta.db_table} "  # noqa: S608 - table names only
@@ -74,6 +74,7 @@ def message_send(
             spend.refund()  # a repeat stores nothing, so it costs nothing
             messages_load_details([repeat.original])
             repeat.original.repeated = True
+            repeat.original.send_payload = message_payload(repeat.original)
             return repeat.original
 
 
@@ -117,6 +118,8 @@ def _store_message(
     attachments_claim(message=message, uploader=sender, attachment_ids=attachment_ids)
     message.reaction_counts = []  # a new message has none
     member_read_own_send(chat_id=chat_id, user=sender, seq=seq)
-    broadcast_on_commit(chat_group(chat_id), ServerEvent.NEW_MESSAGE, message_payload(message))
+    # One payload for the broadcast and the caller's answer (message.send_payload): built once per send.
+    message.send_payload = message_payload(message)
+    broadcast_on_commit(chat_group(chat_id), ServerEvent.NEW_MESSAGE, message.send_payload)
     transaction.on_commit(metrics.message_sent, robust=True)
     return message

@@ -20,6 +20,32 @@ def test_message_send_broadcasts_new_message_to_chat_group(chat_events, user, bo
     ]
 
 
+def test_message_send_builds_its_payload_once_for_the_broadcast_and_the_answer(
+    chat_events, user, bob, monkeypatch
+):
+    chat = private_chat(user, bob)
+    built = []
+    monkeypatch.setattr(
+        "messaging.services.send.message_payload",
+        lambda message: built.append(message) or message_payload(message),
+    )
+
+    message = services.message_send(chat_id=chat.pk, sender=user, content="hi")
+
+    assert built == [message]
+    assert chat_events[0].payload is message.send_payload
+    assert message.send_payload == message_payload(message)
+
+
+def test_message_send_answers_a_repeat_with_the_originals_payload(chat_events, user, bob):
+    chat = private_chat(user, bob)
+    first = services.message_send(chat_id=chat.pk, sender=user, content="hi", client_id="c-1")
+
+    again = services.message_send(chat_id=chat.pk, sender=user, content="hi", client_id="c-1")
+
+    assert again.send_payload == first.send_payload
+
+
 def test_message_send_broadcasts_nothing_when_client_id_repeats(chat_events, user, bob):
     chat = private_chat(user, bob)
     first = services.message_send(chat_id=chat.pk, sender=user, content="hi", client_id="c-1")

@@ -3,7 +3,7 @@ policy.
 
 A transition (a user's first socket opened, last one closed or expired) decided by the store is
 announced as a `presence {user_id, online}` event to the user's chats of at most
-PRESENCE_FANOUT_MAX_MEMBERS members, at once (realtime.events.broadcast_now: no transaction backs it).
+PRESENCE_FANOUT_MAX_MEMBERS members, at once (realtime.broadcast.broadcast_now: no transaction backs it).
 A socket relays each change once, however many chats it shares with that user (SeenPresence).
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Collection, Iterable
 from chatproject.conf import chat_settings
 from chats.selectors import chat_ids_for_user_id, chat_ids_with_members_at_most
 from realtime import registry
-from realtime.events import broadcast_now
+from realtime.broadcast import broadcast_now
 from realtime.groups import chat_group
-from realtime.protocol import PresencePayload, ServerEvent
+from realtime.protocol.event_types import PresencePayload, ServerEvent
 from realtime.registry.store import REDIS_ERRORS, Opened
 from realtime.threads import in_db_thread
 

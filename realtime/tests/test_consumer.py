@@ -156,7 +156,7 @@ async def test_connect_with_expired_ticket_closes_4401(settings, chat_overrides)
     chat_overrides.WS_TICKET_SECONDS = -1
     alice = await make_user()
     ticket = await db(
-        lambda: __import__("realtime.services").services.ws_ticket_issue(
+        lambda: __import__("realtime.tickets").tickets.ws_ticket_issue(
             user=alice, access_expires_at=timezone.now() + timedelta(minutes=5), session=Session("", 0)
         )
     )()
@@ -585,16 +585,16 @@ async def test_resume_of_foreign_chat_gets_not_a_member():
 
 
 async def test_lost_broadcast_is_repaired_from_database_before_next_message(monkeypatch):
-    import realtime.events
+    import realtime.broadcast
 
     alice, bob, chat = await pair()
     b, _, _ = await open_socket(bob)
     await send(chat, alice, "one")
     assert (await b.recv())["payload"]["seq"] == 1
-    original = realtime.events.send_to_group
-    monkeypatch.setattr(realtime.events, "send_to_group", lambda *args: None)
+    original = realtime.broadcast.send_to_group
+    monkeypatch.setattr(realtime.broadcast, "send_to_group", lambda *args: None)
     await send(chat, alice, "two (broadcast lost)")
-    monkeypatch.setattr(realtime.events, "send_to_group", original)
+    monkeypatch.setattr(realtime.broadcast, "send_to_group", original)
     await send(chat, alice, "three")
     got = [await b.recv(), await b.recv()]
     assert [f["payload"]["seq"] for f in got] == [2, 3]
@@ -684,7 +684,7 @@ async def test_first_client_frame_other_than_resume_releases_held_messages_at_on
 
 
 async def test_broadcasts_out_of_order_are_delivered_in_seq_order_without_a_database_replay(monkeypatch):
-    import realtime.events
+    import realtime.broadcast
     import realtime.selectors
 
     alice, bob, chat = await pair()
@@ -692,11 +692,11 @@ async def test_broadcasts_out_of_order_are_delivered_in_seq_order_without_a_data
     await b.send({"type": "resume", "payload": {"chats": {str(chat.pk): 0}}})
     assert (await b.recv())["type"] == "resumed"
     held = []
-    original = realtime.events.send_to_group
-    monkeypatch.setattr(realtime.events, "send_to_group", lambda *args: held.append(args))
+    original = realtime.broadcast.send_to_group
+    monkeypatch.setattr(realtime.broadcast, "send_to_group", lambda *args: held.append(args))
     await send(chat, alice, "first")
     await send(chat, alice, "second")
-    monkeypatch.setattr(realtime.events, "send_to_group", original)
+    monkeypatch.setattr(realtime.broadcast, "send_to_group", original)
     replays = []
     original_replay = realtime.selectors.message_window
     monkeypatch.setattr(

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from realtime.delivery import OrderedDelivery
+from realtime.socket.delivery import OrderedDelivery
 
 CHAT = 7
 WAIT = 0.02

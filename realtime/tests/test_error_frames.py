@@ -5,7 +5,7 @@ import json
 from accounts.errors import UserNotFoundError
 from chatproject.errors import RateLimitedError
 from chats.errors import NotChatMemberError
-from realtime import frames
+from realtime.protocol import frames
 from realtime.tests.wsclient import check_frame
 
 

@@ -1,6 +1,6 @@
-"""The local fan-out (realtime.layer, realtime.fanout, realtime.wire) through the real routing stack.
+"""The local fan-out (realtime.layer.pubsub, realtime.layer.fanout, chatproject.server.wire) through the real routing stack.
 
-The sockets here get a `chat.wire` scope extension as Daphne's do (realtime.wire.install), one that
+The sockets here get a `chat.wire` scope extension as Daphne's do (chatproject.server.wire.offer_wire), one that
 decodes each prepared frame and puts it on the communicator's output, where the consumer's ordinary
 sends go too: the test reads one stream, in the order a client would. Real Daphne processes run the
 same checks in test_ordering_processes.py.
@@ -16,16 +16,16 @@ from channels.layers import get_channel_layer
 from prometheus_client import REGISTRY
 
 from accounts.tests.factories import UserFactory
+from chatproject.server.wire import SCOPE_EXTENSION, prepare
 from chats import services as chat_services
 from messaging.payloads import message_payload
 from messaging.services import message_edit, message_send
-from realtime.events import layer_message
+from realtime.broadcast import layer_message
 from realtime.groups import chat_group
-from realtime.layer import DecodeOncePubSubChannelLayer
-from realtime.protocol import ServerEvent
+from realtime.layer.pubsub import DecodeOncePubSubChannelLayer
+from realtime.protocol.event_types import ServerEvent
 from realtime.routing import websocket_application
 from realtime.tests import wsclient
-from realtime.wire import SCOPE_EXTENSION, prepare
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

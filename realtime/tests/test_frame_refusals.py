@@ -125,7 +125,7 @@ async def test_a_flood_past_the_refusal_bound_is_answered_then_closed_1008(chat_
 
 
 async def test_daphne_sends_the_1008_close_frame_to_a_flooding_client():
-    """Through a real Daphne: autobahn lets the application close with 1008 (realtime.autobahn_patch)."""
+    """Through a real Daphne: autobahn lets the application close with 1008 (chatproject.server.close_codes)."""
     alice, chat = await pair_chat()
     token = await db(access_token)(alice)
     env = {"WS_FRAME_RATE_PER_SECOND": "0.01", "WS_FRAME_BURST": "1", "WS_REFUSED_FRAME_BURST": "3"}

@@ -1,4 +1,4 @@
-"""realtime.layer: channels-redis pub/sub, with each group message decoded once per process."""
+"""realtime.layer.pubsub: channels-redis pub/sub, with each group message decoded once per process."""
 
 import asyncio
 import uuid
@@ -7,7 +7,7 @@ import pytest
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
-from realtime.layer import DecodeOncePubSubChannelLayer
+from realtime.layer.pubsub import DecodeOncePubSubChannelLayer
 
 pytestmark = pytest.mark.asyncio
 

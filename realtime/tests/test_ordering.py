@@ -1,4 +1,4 @@
-"""realtime.ordering: a chat's new messages handed to a process's sockets in seq order, gaps filled once."""
+"""realtime.layer.ordering: a chat's new messages handed to a process's sockets in seq order, gaps filled once."""
 
 import asyncio
 
@@ -9,10 +9,10 @@ from accounts.tests.factories import UserFactory
 from chats.tests.factories import group_chat
 from messaging.payloads import message_payload
 from messaging.services import message_send
-from realtime.events import layer_message
+from realtime.broadcast import layer_message
 from realtime.groups import chat_group
-from realtime.ordering import ChatOrder
-from realtime.protocol import ServerEvent
+from realtime.layer.ordering import ChatOrder
+from realtime.protocol.event_types import ServerEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

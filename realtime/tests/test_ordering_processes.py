@@ -123,7 +123,7 @@ async def run_fan_out(
 
 
 def fanned_out(base: str) -> float:
-    """How many frames the process's local fan-out wrote (realtime.fanout), from its /metrics."""
+    """How many frames the process's local fan-out wrote (realtime.layer.fanout), from its /metrics."""
     with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
         return scraped(response.read()).get("chat_websocket_frames_fanned_out_total{}", 0.0)
 

@@ -1,13 +1,13 @@
-"""realtime.protocol against asyncapi.yaml and the consumer: one list of events, documented and handled."""
+"""realtime.protocol.event_types against asyncapi.yaml and the consumer: one list of events, documented and handled."""
 
 from pathlib import Path
 
 import yaml
 from channels.consumer import get_handler_name
 
-from realtime.commands import Commands
-from realtime.consumers import ChatConsumer
-from realtime.protocol import EVENTS, ClientCommand, Reply, ServerEvent, layer_type
+from realtime.protocol.event_types import EVENTS, ClientCommand, Reply, ServerEvent, layer_type
+from realtime.socket.commands import Commands
+from realtime.socket.consumer import ChatConsumer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,4 +66,4 @@ def test_only_realtime_events_calls_group_send():
         for path in (ROOT / app).rglob("*.py")
         if "tests" not in path.parts and "group_send(" in path.read_text()
     )
-    assert callers == ["realtime/events.py"]
+    assert callers == ["realtime/broadcast.py"]

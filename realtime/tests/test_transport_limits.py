@@ -1,4 +1,4 @@
-"""WebSocket limits Daphne enforces (chatproject.transport_limits), on real Daphne processes.
+"""WebSocket limits Daphne enforces (chatproject.server), on real Daphne processes.
 
 A client that never reads must not make Daphne hold its output without bound; a reading client under
 the same load must not be closed; a frame over WS_MAX_FRAME_BYTES gets a 1009 close frame.

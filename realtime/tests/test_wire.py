@@ -1,5 +1,5 @@
 # ruff: noqa: N815 - the attribute names are Twisted's and autobahn's
-"""realtime.wire.SocketWire on its own: when it writes a prepared frame, and how it hands it to Twisted.
+"""chatproject.server.wire.SocketWire on its own: when it writes a prepared frame, and how it hands it to Twisted.
 
 The transport here records what Twisted would be asked to do; real Daphne processes run the real
 thing in test_ordering_processes.py and test_transport_limits.py.
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from autobahn.websocket.protocol import WebSocketProtocol
 
-from realtime.wire import SocketWire, prepare
+from chatproject.server.wire import SocketWire, prepare
 
 FRAME = prepare("x" * 100)
 BOUND = 512 * 1024

@@ -11,15 +11,9 @@ from typing import Any
 SERVER_CODES = frozenset({1008, 1009, 1011, 1012, 1013})
 
 
-def allow_registered_close_codes() -> None:
-    """Patch autobahn's sendClose once, if autobahn is installed (it is, with Daphne)."""
-    try:
-        from autobahn.websocket.protocol import WebSocketProtocol
-    except ImportError:  # pragma: no cover - another ASGI server
-        return
-    original = WebSocketProtocol.sendClose
-    if getattr(original, "_allows_registered_codes", False):
-        return
+def allow_registered_close_codes(websocket_protocol: Any) -> None:
+    """autobahn's sendClose also sends SERVER_CODES (without a reason), as sendCloseFrame would."""
+    original = websocket_protocol.sendClose
 
     def send_close(self: Any, code: int | None = None, reason: str | None = None) -> None:
         if code in SERVER_CODES and reason is None:
@@ -27,5 +21,4 @@ def allow_registered_close_codes() -> None:
             return
         original(self, code, reason)
 
-    send_close._allows_registered_codes = True  # type: ignore[attr-defined]
-    WebSocketProtocol.sendClose = send_close  # type: ignore[method-assign]
+    websocket_protocol.sendClose = send_close

@@ -3,9 +3,8 @@
 Daphne runs `reactor.run(installSignalHandlers=True)`, so SIGTERM stops Twisted's reactor, which first
 runs its "before shutdown" triggers and waits for the Deferreds they return. Daphne's own trigger,
 `Server.kill_all_applications`, cancels every application at once: in-flight requests would be cut
-and every socket would end without a close frame (1006 at the client). Installed by `chatproject.asgi`
-(so plain `daphne chatproject.asgi:application` and `make run` both get it), this module patches that
-trigger to first:
+and every socket would end without a close frame (1006 at the client). `chatproject.server.installer`
+patches that trigger to first:
 
 1. stop listening, so new connections go to the other processes on the shared socket (or another
    replica behind the load balancer);
@@ -55,17 +54,10 @@ async def _run_hooks() -> None:
             logger.exception("shutdown hook %s failed", getattr(hook, "__qualname__", hook))
 
 
-def install() -> None:
-    """Patch Daphne's Server once; a no-op without Daphne (another ASGI server)."""
-    try:
-        from daphne.server import Server
-    except ImportError:  # pragma: no cover - another ASGI server
-        return
-    if getattr(Server, "_graceful_installed", False):
-        return
-    Server._graceful_installed = True  # type: ignore[attr-defined]
-    original_listen_success = Server.listen_success
-    original_kill_all = Server.kill_all_applications
+def patch_shutdown(server: Any) -> None:
+    """Daphne's Server drains on SIGTERM before it cancels what is left (see the module)."""
+    original_listen_success = server.listen_success
+    original_kill_all = server.kill_all_applications
 
     def listen_success(self: Any, port: Any) -> None:
         """Daphne's, keeping the listening port so shutdown can stop listening first."""
@@ -86,8 +78,8 @@ def install() -> None:
         drained.addBoth(then_kill)
         return result
 
-    Server.listen_success = listen_success  # type: ignore[method-assign]
-    Server.kill_all_applications = kill_all_applications  # type: ignore[method-assign]
+    server.listen_success = listen_success
+    server.kill_all_applications = kill_all_applications
 
 
 def open_connections(server: Any) -> list[Any]:

@@ -6,8 +6,8 @@ import logging
 from typing import Any
 
 from chatproject.conf import chat_settings
-from chatproject.transport_limits.buffers import _DRAIN_POLL_SECONDS, abort_and_free, unsent_bytes
-from chatproject.transport_limits.http import hold_response_until_drained
+from chatproject.server.buffers import _DRAIN_POLL_SECONDS, abort_and_free, unsent_bytes
+from chatproject.server.http import hold_response_until_drained
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ async def hold_until_drained(protocol: Any) -> None:
 CLOSE_HANDSHAKE_SECONDS = 10.0
 
 
-def _install_websocket(server: Any, websocket_factory: Any) -> None:
+def patch_websocket(server: Any, websocket_factory: Any) -> None:
+    """Frames capped, senders held while their client is behind, patient close handshakes."""
     from daphne.http_protocol import WebRequest
     from daphne.ws_protocol import WebSocketProtocol
 

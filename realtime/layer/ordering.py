@@ -12,7 +12,7 @@ seq it expects, and hands the group's sockets the chat's messages in order:
   the wait is filled from the database once for the process (not once per socket), then everything
   goes out in order; seqs the database does not have are skipped;
 - a seq below it (a duplicate, or one that arrived after its gap was filled) passes through: each
-  socket's cursor (realtime.delivery) drops what it already has.
+  socket's cursor (realtime.socket.delivery) drops what it already has.
 
 The per-socket delivery still guards order and exactly-once for what is truly per socket (a resume,
 the first-frame hold, a socket that joined late or fell behind); in the common case every socket's
@@ -31,10 +31,10 @@ from typing import Any
 from chatproject import metrics
 from chatproject.conf import chat_settings
 from realtime import selectors
-from realtime.events import layer_message
-from realtime.fanout import Fanout
+from realtime.broadcast import layer_message
 from realtime.groups import chat_group
-from realtime.protocol import ServerEvent
+from realtime.layer.fanout import Fanout
+from realtime.protocol.event_types import ServerEvent
 from realtime.threads import in_db_thread
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 MAX_CHATS = 50_000
 
 # What a chat keeps of the messages it handed over in order, for sockets that fell a little behind
-# (realtime.relay catches them up from here, framed once, instead of from their queue or the database):
+# (realtime.socket.relay catches them up from here, framed once, instead of from their queue or the database):
 # at most this many per chat, none older than RECENT_SECONDS.
 RECENT_PER_CHAT = 512
 RECENT_SECONDS = 10.0

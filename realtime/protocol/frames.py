@@ -10,8 +10,8 @@ from chatproject.errors import DomainError, error_body
 CLOSE_UNAUTHENTICATED = 4401  # no, bad, expired or refresh token; used ticket; token expired while open
 CLOSE_ACCOUNT_DISABLED = 4403  # staff deactivated the user
 CLOSE_SESSION_REVOKED = 4410  # the session ended: password changed elsewhere, logout, or refresh reuse
-# The client broke the socket's flow policy: flooded frames past WS_REFUSED_FRAME_BURST (realtime.rates),
-# or did not read its output (chatproject.transport_limits). Reconnect, resume, resend what was unanswered.
+# The client broke the socket's flow policy: flooded frames past WS_REFUSED_FRAME_BURST (realtime.socket.rates),
+# or did not read its output (chatproject.server). Reconnect, resume, resend what was unanswered.
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TOO_BIG = 1009  # frame over WS_MAX_FRAME_BYTES
 CLOSE_TRY_AGAIN_LATER = 1013  # Redis or the database is unreachable: reconnect later and resume

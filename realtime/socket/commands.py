@@ -1,6 +1,6 @@
 """What a client may ask over the socket: frame parsing and validation, per-socket rates, one method per command.
 
-`Commands` belongs to one socket and reaches it only through `CommandSocket`; each command validates
+`Commands` belongs to one socket and reaches it only through `SocketState`; each command validates
 its payload with the serializer REST uses and calls the same service, so both transports agree.
 """
 
@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from rest_framework import serializers as drf_serializers
 
@@ -19,15 +19,12 @@ from chatproject.errors import DATABASE_ERRORS, DatabaseUnavailableError, Domain
 from chatproject.fields import iso_datetime
 from chats.errors import NotChatMemberError
 from chats.services import chat_mark_read
-from messaging.payloads import message_payload
 from messaging.services import message_delete, message_edit, message_send
-from realtime import frames, selectors
-from realtime.auth import reauthenticate
-from realtime.delivery import OrderedDelivery
-from realtime.expiry import CredentialExpiry
-from realtime.protocol import ClientCommand, Reply, ServerEvent
-from realtime.rates import SocketRates, frame_client_id, retry_after
-from realtime.serializers import (
+from realtime import selectors
+from realtime.handshake.auth import reauthenticate
+from realtime.protocol import frames
+from realtime.protocol.event_types import ClientCommand, Reply, ServerEvent
+from realtime.protocol.serializers import (
     AuthFrameSerializer,
     DeleteMessageFrameSerializer,
     EditMessageFrameSerializer,
@@ -36,31 +33,15 @@ from realtime.serializers import (
     ResumeFrameSerializer,
     TypingFrameSerializer,
 )
-from realtime.services import typing_announce
+from realtime.socket.rates import SocketRates, frame_client_id, retry_after
+from realtime.socket.state import SocketState
+from realtime.socket.typing_rule import typing_announce
 from realtime.threads import in_db_thread
 
 logger = logging.getLogger(__name__)
 
 # validated()'s serializer instances, one per class.
 _FRAME_VALIDATORS: dict[type[drf_serializers.Serializer[Any]], drf_serializers.Serializer[Any]] = {}
-
-
-class CommandSocket(Protocol):
-    """What the commands need of the socket that received the frame."""
-
-    user: User
-    chat_ids: set[int]
-    delivery: OrderedDelivery
-    closing: bool
-    expiry: CredentialExpiry
-    # Change cursor per chat reached by resumes (see ChatConsumer).
-    replayed_version: dict[int, int]
-
-    async def send_frame(self, frame_type: str, payload: dict[str, Any], text: str | None = None) -> None:
-        """Send one frame unless the socket is closing."""
-
-    async def close_with(self, code: int) -> None:
-        """Close once with `code`."""
 
 
 def validated(serializer_class: type[drf_serializers.Serializer[Any]], payload: dict[str, Any]) -> Any:
@@ -79,7 +60,7 @@ def validated(serializer_class: type[drf_serializers.Serializer[Any]], payload: 
 class Commands:
     """One socket's client commands and the rates they spend."""
 
-    def __init__(self, socket: CommandSocket):
+    def __init__(self, socket: SocketState):
         self.socket = socket
         self.rates = SocketRates()
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
@@ -150,7 +131,7 @@ class Commands:
             await self.send_domain_error(DatabaseUnavailableError(), client_id)
 
     async def _refuse_for_rate(self, raw: str | bytes, wait: float) -> None:
-        """Answer a frame over the socket's frame rate (realtime.rates): its own error when it names a
+        """Answer a frame over the socket's frame rate (realtime.socket.rates): its own error when it names a
         client_id, else one shared error a second; past WS_REFUSED_FRAME_BURST refusals, close with 1008."""
         metrics.throttled("websocket")
         if not self.rates.refusal_answerable():
@@ -176,14 +157,14 @@ class Commands:
             )
             return
         data = validated(MessageSendSerializer, payload)
-        answer, repeated = await in_db_thread(_store_message)(self.socket.user, data)
+        answer, repeated = await in_db_thread(_message_send_answer)(self.socket.user, data)
         if not await self.socket.delivery.offer(answer) and repeated:
             # At or below the cursor: a repeat (same client_id) of a message the client asks about again.
             # A new message below the cursor was already sent to this socket, by its broadcast.
             await self.socket.send_frame(ServerEvent.NEW_MESSAGE, answer)
 
     async def typing(self, payload: dict[str, Any]) -> None:
-        """`typing`: realtime.services.typing_announce (members only, once per user and chat per interval)."""
+        """`typing`: realtime.socket.typing_rule.typing_announce (members only, once per user and chat per interval)."""
         chat_id = validated(TypingFrameSerializer, payload)["chat_id"]
         await typing_announce(user_id=self.socket.user.pk, chat_id=chat_id, member_of=self.socket.chat_ids)
 
@@ -195,7 +176,7 @@ class Commands:
     async def resume(self, payload: dict[str, Any]) -> None:
         """`resume`: replay each chat from the client's cursor, then continue live without duplicates.
 
-        Nothing this socket already sent is sent again (realtime.delivery), so a resume at any time, or
+        Nothing this socket already sent is sent again (realtime.socket.delivery), so a resume at any time, or
         many, cost at most one replay of what the client lacks. Live messages that arrived before this
         frame (if it is the client's first) were held, and go out after the replay, before `resumed`.
         """
@@ -277,9 +258,9 @@ class Commands:
         )
 
 
-def _store_message(user: User, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Store a validated send_message payload through message_send: (the stored message's payload, whether
-    it is a repeat of an earlier send with the same client_id)."""
+def _message_send_answer(user: User, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Run message_send for a validated send_message payload: (the payload its broadcast carries, the
+    socket's answer too; whether it is a repeat of an earlier send with the same client_id)."""
     message = message_send(
         chat_id=data["chat_id"],
         sender=user,
@@ -288,4 +269,4 @@ def _store_message(user: User, data: dict[str, Any]) -> tuple[dict[str, Any], bo
         reply_to=data.get("reply_to"),
         attachment_ids=data.get("attachment_ids"),
     )
-    return message_payload(message), message.repeated
+    return message.send_payload, message.repeated

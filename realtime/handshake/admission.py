@@ -27,8 +27,8 @@ from typing import Any
 from chatproject import metrics
 from chatproject.conf import chat_settings
 from chatproject.errors import DATABASE_ERRORS, REDIS_ERRORS
-from realtime import frames
-from realtime.auth import BEARER_PROTOCOL_PREFIX
+from realtime.handshake.auth import BEARER_PROTOCOL_PREFIX
+from realtime.protocol import frames
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,9 @@ def subprotocol(scope: dict[str, Any]) -> str | None:
     return None
 
 
-class _Handshake:
-    """Wraps `send`: records whether the socket was accepted or closed, and makes an early 1013 accept first."""
+class HandshakeDecision:
+    """One handshake's `send`, wrapped: records whether the socket was accepted or closed (the decision),
+    and makes an early 1013 accept first."""
 
     def __init__(self, scope: dict[str, Any], send: Any):
         self.scope = scope
@@ -107,7 +108,7 @@ INITIAL_DURATION = 0.05  # seconds, until handshakes have been timed
 MAX_RETRY_AFTER = 60.0
 
 
-class Admission:
+class AdmissionCount:
     """Handshakes in progress in this process, and when to tell a shed one to come back."""
 
     def __init__(self) -> None:
@@ -142,13 +143,13 @@ async def shed(scope: dict[str, Any], receive: Any, send: Any, retry_after: floa
         await send({"type": "websocket.close", "code": frames.CLOSE_TRY_AGAIN_LATER})
 
 
-class OutageHandshake:
+class HandshakeGuard:
     """ASGI middleware: a handshake that fails on an outage, or hangs, ends in accept + close 1013; one
     past the process's bound on handshakes in progress is answered 1013 at once (see the module)."""
 
     def __init__(self, app: Any):
         self.app = app
-        self.admission = Admission()
+        self.admission = AdmissionCount()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Run the app; turn an outage before or during the handshake into 1013."""
@@ -160,7 +161,7 @@ class OutageHandshake:
         if 0 < limit <= admission.in_progress:
             await shed(scope, receive, send, admission.retry_after())
             return
-        handshake = _Handshake(scope, send)
+        handshake = HandshakeDecision(scope, send)
         admission.in_progress += 1
         started = time.monotonic()
         # Counted out the moment it is decided (accepted or closed), from inside its send.

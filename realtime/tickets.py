@@ -1,22 +1,16 @@
-"""Realtime writes: WebSocket tickets, and the typing rule."""
+"""WebSocket tickets: issued by `POST /api/ws/ticket`, spent by one handshake, swept when expired."""
 
 import hashlib
 import secrets
-from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.sessions import Session, session_is_current
 from chatproject.conf import chat_settings
-from chats.errors import NotChatMemberError
-from realtime.events import broadcast_now
-from realtime.groups import chat_group
 from realtime.models import WsTicket
-from realtime.protocol import ServerEvent, TypingPayload
 
 
 def _hash(ticket: str) -> str:
@@ -66,20 +60,3 @@ def ws_tickets_delete_expired() -> int:
     """Delete the tickets past their expiry (used or not); returns how many. Idempotent."""
     deleted, _ = WsTicket.objects.filter(expires_at__lt=timezone.now()).delete()
     return deleted
-
-
-async def typing_announce(*, user_id: int, chat_id: int, member_of: Collection[int]) -> bool:
-    """Tell chat `chat_id`'s members that the user is typing, at most once per user and chat per
-    WS_TYPING_INTERVAL_SECONDS; whether it was sent. `member_of` is the caller's chats (the socket's,
-    kept current by member events), so a typing frame costs no query. Raises NotChatMemberError.
-    """
-    if chat_id not in member_of:
-        raise NotChatMemberError()
-    # cache.add is atomic in Redis, so the interval holds across sockets and processes.
-    if not await cache.aadd(
-        f"typing:{user_id}:{chat_id}", 1, timeout=chat_settings.WS_TYPING_INTERVAL_SECONDS
-    ):
-        return False
-    event: TypingPayload = {"chat_id": chat_id, "user_id": user_id}
-    await broadcast_now(chat_group(chat_id), ServerEvent.TYPING, event)
-    return True

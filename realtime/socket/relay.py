@@ -1,23 +1,21 @@
 """What each channel-layer event does to one socket: one handler per event kind, routed by `type`.
 
-A mixin of realtime.consumers.ChatConsumer (which keeps the socket's state and life); each handler
+A mixin of realtime.socket.consumer.ChatConsumer (which keeps the socket's state and life); each handler
 decides from that state whether the socket gets the event: only chats it follows, each new message once
-and in order (realtime.delivery), changes not already replayed by a resume, presence news once.
+and in order (realtime.socket.delivery), changes not already replayed by a resume, presence news once.
 """
 
 from collections.abc import Callable
 from typing import Any
 
-from accounts.models import User
 from accounts.sessions import session_kept
 from chatproject import metrics
-from realtime import frames
-from realtime.delivery import OrderedDelivery
-from realtime.fanout import Fanout
+from chatproject.server.wire import SocketWire
 from realtime.groups import chat_id_of_group
-from realtime.presence.service import SeenPresence
-from realtime.protocol import ServerEvent, layer_type
-from realtime.wire import SocketWire
+from realtime.layer.fanout import Fanout
+from realtime.protocol import frames
+from realtime.protocol.event_types import ServerEvent, layer_type
+from realtime.socket.state import SocketState
 
 _NEW_MESSAGE = layer_type(ServerEvent.NEW_MESSAGE)
 
@@ -26,34 +24,8 @@ def _writer(wire: SocketWire, frame: bytes) -> Callable[[], bool]:
     return lambda: wire.write(frame)
 
 
-class EventRelay:
-    """The layer-event handlers of a chat socket (ChatConsumer supplies the state and the methods below)."""
-
-    user: User
-    chat_ids: set[int]
-    delivery: OrderedDelivery
-    presence_seen: SeenPresence
-    replayed_version: dict[int, int]
-    scope: dict[str, Any]
-    closing: bool
-    wire: SocketWire | None
-    # Layer messages other than new_message queued for this socket and not yet handled (realtime.layer
-    # counts them in, the consumer's dispatch counts them out): while any is, the local fan-out queues,
-    # so nothing overtakes a removal, a ban or a session's end. New messages need no such barrier among
-    # themselves: the delivery's cursor keeps them in order.
-    barriers: int
-
-    async def send_frame(self, frame_type: str, payload: dict[str, Any], text: str | None = None) -> None:
-        raise NotImplementedError
-
-    async def close_with(self, code: int) -> None:
-        raise NotImplementedError
-
-    async def join_chat(self, chat_id: int, last_seq: int | None = None) -> bool:
-        raise NotImplementedError
-
-    async def leave_chat(self, chat_id: int) -> None:
-        raise NotImplementedError
+class EventRelay(SocketState):
+    """The layer-event handlers of a chat socket (its state and operations: SocketState, ChatConsumer's)."""
 
     def _member_chat(self, message: dict[str, Any]) -> int | None:
         """The chat of a layer message (by its chat group, or the payload of a user group's event) if this
@@ -86,8 +58,8 @@ class EventRelay:
             await self.delivery.offer(message["payload"], message.get("frame"))
 
     def deliver_now(self, fanout: Fanout) -> bool:
-        """The local fan-out's offer (realtime.layer): write a new message now when it is this socket's
-        next one in its chat (realtime.delivery.OrderedDelivery.offer_now) and no other event waits for
+        """The local fan-out's offer (realtime.layer.pubsub): write a new message now when it is this socket's
+        next one in its chat (realtime.socket.delivery.OrderedDelivery.offer_now) and no other event waits for
         the socket; False for anything else, which then comes through the queue and its handler as always.
 
         New messages still queued for the socket do not stop it: one of them is older than this one,
@@ -118,7 +90,7 @@ class EventRelay:
 
     def _catch_up(self, chat_id: int, fanout: Fanout, cursor: int) -> bool:
         """Write the chat's messages between the socket's cursor and this one from what the process keeps
-        (realtime.ordering), framed once: a socket that fell behind (its first-frame hold, a slow turn of
+        (realtime.layer.ordering), framed once: a socket that fell behind (its first-frame hold, a slow turn of
         its queue) is back on the fan-out at once, and what its queue still holds of them is dropped as
         duplicates. False, with the cursor moved as far as it got, when they are not all kept or the
         socket cannot take them now: the queue and the ordered delivery then bring it up as always."""
@@ -139,7 +111,7 @@ class EventRelay:
         return True
 
     def chat_cursor(self, chat_id: int) -> int | None:
-        """The newest seq of the chat this socket has sent (realtime.ordering starts a chat at its sockets' oldest)."""
+        """The newest seq of the chat this socket has sent (realtime.layer.ordering starts a chat at its sockets' oldest)."""
         return self.delivery.cursor(chat_id)
 
     chat_message_updated = _relay_change

@@ -6,19 +6,16 @@ import json
 import logging
 from typing import Any, cast
 
-from django.conf import settings
-from django.urls import reverse
-
 from chatproject.conf import chat_settings
 from chatproject.errors import (
     BadRequestError,
     InternalError,
-    RequestBodyTooLargeError,
     ServiceUnavailableError,
     error_body,
 )
 from chatproject.logs import answered_before_the_app
-from chatproject.transport_limits.buffers import _DRAIN_POLL_SECONDS, abort_and_free, unsent_bytes
+from chatproject.server.body_limits import body_limit
+from chatproject.server.buffers import _DRAIN_POLL_SECONDS, abort_and_free, unsent_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -44,26 +41,6 @@ def http_response(status: int, reason: str, body: dict[str, Any], request_id: st
         f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode("ascii") + payload
-
-
-def body_limit(target: bytes) -> tuple[int | None, dict[str, Any]]:
-    """The largest body a request to `target` may send, and the 413 body it gets past it.
-
-    POST /api/attachments takes ATTACHMENT_MAX_BYTES plus the multipart framing (as its upload handler
-    counts); every other route DATA_UPLOAD_MAX_MEMORY_SIZE (None: no limit, as in Django).
-    """
-    from messaging.attachments.uploads import MULTIPART_OVERHEAD_BYTES
-    from messaging.errors import AttachmentTooLargeError
-
-    path = target.split(b"?", 1)[0].decode("latin-1")
-    if path == reverse("attachment-upload"):
-        limit = chat_settings.ATTACHMENT_MAX_BYTES
-        return (
-            limit + MULTIPART_OVERHEAD_BYTES,
-            AttachmentTooLargeError(f"file is too large (at most {limit} bytes)").as_dict(),
-        )
-    # The same error the middleware answers with when Django sees the body first.
-    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE, RequestBodyTooLargeError().as_dict()
 
 
 def _discard(*args: Any) -> None:
@@ -94,7 +71,8 @@ def _refuse(request: Any, body: dict[str, Any]) -> None:
     cast(Any, reactor).callLater(LINGER_SECONDS, transport.abortConnection)
 
 
-def _install_http(web_request: Any, http_channel: Any) -> None:
+def patch_http(web_request: Any, http_channel: Any) -> None:
+    """Bodies refused as they arrive, and Twisted's and Daphne's own answers in JSON (see the package)."""
     original_got_length = web_request.gotLength
     original_handle_content_chunk = web_request.handleContentChunk
     original_request_received = web_request.requestReceived

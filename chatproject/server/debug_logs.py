@@ -43,8 +43,8 @@ def _deferring(fn: Callable[..., Any]) -> Callable[..., Deferred]:
     return deferred
 
 
-def install() -> None:
-    """Patch autobahn once; a no-op without autobahn (another ASGI server)."""
+def defer_debug_log_arguments() -> None:
+    """Patch autobahn once (chatproject.server.install); a no-op without autobahn."""
     try:
         from autobahn import util
         from autobahn.twisted import websocket as twisted_websocket

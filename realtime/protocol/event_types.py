@@ -37,7 +37,7 @@ class ServerEvent(StrEnum):
 
 
 class ClientCommand(StrEnum):
-    """A frame type a client may send (realtime.commands has one method per command)."""
+    """A frame type a client may send (realtime.socket.commands has one method per command)."""
 
     SEND_MESSAGE = "send_message"
     TYPING = "typing"
@@ -137,8 +137,6 @@ class EventSpec:
     # Also sent to the user group of payload["user_id"], after the chat group: that user's sockets
     # are not (or no longer) in the chat group, and join or leave it on this event.
     to_subject_user: bool = False
-    # Sent at once (broadcast_now), with no transaction behind it.
-    immediate: bool = False
     # Reaches the client as a frame; False for control events the consumer acts on.
     frame: bool = True
 
@@ -151,30 +149,19 @@ EVENTS: Final[dict[ServerEvent, EventSpec]] = {
         EventSpec(ServerEvent.MESSAGE_DELETED, MessageDeletedPayload),
         EventSpec(ServerEvent.REACTION_ADDED, ReactionPayload),
         EventSpec(ServerEvent.REACTION_REMOVED, ReactionPayload),
-        EventSpec(ServerEvent.TYPING, TypingPayload, immediate=True),
+        EventSpec(ServerEvent.TYPING, TypingPayload),
         EventSpec(ServerEvent.READ, ReadPayload),
         EventSpec(ServerEvent.CHAT_CREATED, ChatPayload),
         EventSpec(ServerEvent.CHAT_UPDATED, ChatPayload),
         EventSpec(ServerEvent.MEMBER_ADDED, MemberAddedPayload, to_subject_user=True),
         EventSpec(ServerEvent.MEMBER_REMOVED, MemberRemovedPayload, to_subject_user=True),
         EventSpec(ServerEvent.MEMBER_UPDATED, MemberUpdatedPayload),
-        EventSpec(ServerEvent.PRESENCE, PresencePayload, immediate=True),
+        EventSpec(ServerEvent.PRESENCE, PresencePayload),
         EventSpec(ServerEvent.ACCOUNT_DISABLED, AccountDisabledPayload, frame=False),
         EventSpec(ServerEvent.SESSIONS_REVOKED, SessionsRevokedPayload, frame=False),
         EventSpec(ServerEvent.SESSION_ENDED, SessionEndedPayload, frame=False),
     )
 }
-
-# Events that change an existing message; each carries the message's new `version`, which a socket
-# compares with what a resume already replayed.
-CHANGE_EVENTS: Final = frozenset(
-    {
-        ServerEvent.MESSAGE_UPDATED,
-        ServerEvent.MESSAGE_DELETED,
-        ServerEvent.REACTION_ADDED,
-        ServerEvent.REACTION_REMOVED,
-    }
-)
 
 
 def layer_type(event: ServerEvent) -> str:

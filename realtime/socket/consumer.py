@@ -1,8 +1,8 @@
 """The chat WebSocket consumer: the socket's state and its life.
 
 Connect (slot, ban re-check, joins, hold), expiry, layer loss, disconnect. Client frames are
-realtime.commands; layer events go by `type` to one handler each in realtime.relay; event names and
-payloads are realtime.protocol; the ordered delivery of new messages is realtime.delivery.
+realtime.socket.commands; layer events go by `type` to one handler each in realtime.socket.relay; event names and
+payloads are realtime.protocol.event_types; the ordered delivery of new messages is realtime.socket.delivery.
 """
 
 import asyncio
@@ -15,23 +15,24 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from accounts.models import User
 from chatproject import metrics
 from chatproject.conf import chat_settings
 from chatproject.errors import REDIS_ERRORS
+from chatproject.server.wire import SCOPE_EXTENSION
 from chats.selectors import chat_last_seq_for_member
-from realtime import frames, selectors, watchdog
-from realtime.commands import Commands
-from realtime.delivery import OrderedDelivery
-from realtime.expiry import CredentialExpiry
+from realtime import selectors
 from realtime.groups import chat_group, user_group
-from realtime.handshake import subprotocol
+from realtime.handshake.admission import subprotocol
 from realtime.presence.service import SeenPresence, socket_came_online, socket_close, socket_open
-from realtime.protocol import ServerEvent, layer_type
+from realtime.protocol import frames
+from realtime.protocol.event_types import ServerEvent, layer_type
 from realtime.registry.store import Opened
-from realtime.relay import EventRelay
+from realtime.socket import watchdog
+from realtime.socket.commands import Commands
+from realtime.socket.delivery import OrderedDelivery
+from realtime.socket.expiry import CredentialExpiry
+from realtime.socket.relay import EventRelay
 from realtime.threads import in_db_thread
-from realtime.wire import SCOPE_EXTENSION, SocketWire
 
 logger = logging.getLogger(__name__)
 
@@ -56,16 +57,6 @@ def resume_wait(scope: dict[str, Any]) -> float:
 
 class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
     """One client socket: joins its user's and chats' groups, runs commands, relays events."""
-
-    user: User
-    chat_ids: set[int]
-    delivery: OrderedDelivery
-    registered = False  # recorded in the socket registry (realtime.registry): forgotten when it ends
-    socket_record: metrics.SocketRecord | None = None  # its lifecycle in the metrics and the log
-    close_code: int | None = None  # the code this side closed with, if it did
-    wire: SocketWire | None = None  # the socket's raw output for the local fan-out, if the server offers it
-    barriers = 0
-    closing_task: "asyncio.Future[None] | None" = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; if the channel layer fails, close with 1013 so the client reconnects."""
@@ -107,7 +98,6 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
         self.commands = Commands(self)
         self.expiry = CredentialExpiry(self._expired)
         self.closing = False
-        # Per chat, the change version a resume replayed up to: queued changes at or below it are dropped.
         self.replayed_version: dict[int, int] = {}
         self.presence_seen = SeenPresence()
         # Live messages wait for the client's first frame (or resume_wait()): a `resume` goes first.
@@ -117,7 +107,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
             replay_limit=chat_settings.WS_REPLAY_LIMIT,
             reorder_wait=chat_settings.WS_REORDER_WAIT_SECONDS,
         )
-        # Before any group is joined, so every layer message this socket is handed is counted (realtime.layer).
+        # Before any group is joined, so every layer message this socket is handed is counted (realtime.layer.pubsub).
         self._attach()
         user = self.scope.get("user")
         if user is None:
@@ -243,7 +233,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
                 logger.debug("frame %s dropped: the client has gone", frame_type)
 
     def fell_behind(self) -> None:
-        """More than WS_MAX_QUEUED_EVENTS wait for this socket (realtime.layer): close it with 1013, so
+        """More than WS_MAX_QUEUED_EVENTS wait for this socket (realtime.layer.pubsub): close it with 1013, so
         that its client reconnects and resumes from the database instead of queueing here without end."""
         if not self.closing:
             metrics.fell_behind()
@@ -252,7 +242,7 @@ class ChatConsumer(EventRelay, AsyncWebsocketConsumer):
             self.closing_task = asyncio.ensure_future(self.close_with(frames.CLOSE_TRY_AGAIN_LATER))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Run one client frame's command (realtime.commands)."""
+        """Run one client frame's command (realtime.socket.commands)."""
         await self.commands.receive(text_data if text_data is not None else bytes_data or b"")
 
     async def _fetch_messages(self, chat_id: int, after_seq: int, through_seq: int) -> list[dict[str, Any]]:

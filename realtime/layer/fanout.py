@@ -1,16 +1,16 @@
 """One group message's local fan-out: the work shared by every socket of this process that takes it now.
 
-realtime.layer builds one Fanout per group message per process and offers it to each attached socket
-of the group (realtime.relay.EventRelay.deliver_now); the frame is framed for the wire once, on first
-use (realtime.wire), and the metrics are counted once for all the sockets it reached.
+realtime.layer.pubsub builds one Fanout per group message per process and offers it to each attached socket
+of the group (realtime.socket.relay.EventRelay.deliver_now); the frame is framed for the wire once, on first
+use (chatproject.server.wire), and the metrics are counted once for all the sockets it reached.
 """
 
 from typing import Any
 
 from chatproject import metrics
+from chatproject.server.wire import prepare
 from realtime.groups import chat_id_of_group
-from realtime.protocol import ServerEvent
-from realtime.wire import prepare
+from realtime.protocol.event_types import ServerEvent
 
 
 class Fanout:
@@ -25,12 +25,12 @@ class Fanout:
         self.seq: int = payload.get("seq", 0) if isinstance(payload, dict) else 0
         self.written = 0  # sockets the prepared frame was written to
         self._wire_frame: bytes | None = None
-        # The chat's messages handed over in order before this one (realtime.ordering), if kept.
+        # The chat's messages handed over in order before this one (realtime.layer.ordering), if kept.
         self._recent = recent
 
     def earlier(self, after_seq: int) -> "list[Fanout] | None":
         """The chat's messages after `after_seq` and before this one, oldest first, when this process still
-        keeps every one of them (realtime.ordering); None otherwise."""
+        keeps every one of them (realtime.layer.ordering); None otherwise."""
         recent = self._recent
         if recent is None or self.seq - after_seq - 1 > len(recent):
             return None

@@ -2,7 +2,8 @@
 
 Three credential paths, first match wins: `Authorization: Bearer <access>` (apps),
 `Sec-WebSocket-Protocol: chat, bearer.<access>` (browsers), `?ticket=<ticket>` from POST /api/ws/ticket.
-A failure leaves scope["user"] None and scope["auth_error"] set; the consumer closes with 4401.
+A failure (none given, an invalid or used ticket, an invalid or expired token) leaves scope["user"]
+None; the consumer closes with 4401.
 scope["token_exp"] is when the socket's credential expires: the access token's `exp`, or for a ticket
 that of the access token that obtained it; an `auth` frame moves it (reauthenticate). scope["session"]
 is the login session of that access token (accounts.sessions): a password change made in another
@@ -20,8 +21,8 @@ from accounts.authentication import ActiveUserJWTAuthentication
 from accounts.errors import InvalidAccessTokenError
 from accounts.models import User
 from accounts.sessions import Session, token_session
-from realtime.services import ws_ticket_consume
 from realtime.threads import in_db_thread
+from realtime.tickets import ws_ticket_consume
 
 BEARER_PROTOCOL_PREFIX = "bearer."
 
@@ -63,33 +64,32 @@ def _authenticate_jwt(raw: str) -> tuple[User, int, Session]:
 
 
 @dataclass(frozen=True)
-class Handshake:
-    """What a handshake's credential proved: the user, the socket's expiry and session, or an error."""
+class SocketCredential:
+    """What a handshake's credential proved: the user, the socket's expiry and session (all None: nothing)."""
 
     user: User | None = None
     expires: int | None = None
     session: Session | None = None
-    error: str | None = None
 
 
 @in_db_thread
-def authenticate(scope: dict[str, Any]) -> Handshake:
-    """The user, expiry and session of a handshake's credential, or why it has none."""
+def authenticate(scope: dict[str, Any]) -> SocketCredential:
+    """The user, expiry and session of a handshake's credential; all None without a valid one."""
     credential = _credential(scope)
     if credential is None:
-        return Handshake(error="authentication required")
+        return SocketCredential()
     kind, value = credential
     if kind == "ticket":
         spent = ws_ticket_consume(ticket=value)
         if spent is None:
-            return Handshake(error="invalid or used ticket")
+            return SocketCredential()
         user, access_expires_at, session = spent
-        return Handshake(user=user, expires=int(access_expires_at.timestamp()), session=session)
+        return SocketCredential(user=user, expires=int(access_expires_at.timestamp()), session=session)
     try:
         user, expires, session = _authenticate_jwt(value)
     except (InvalidToken, TokenError, AuthenticationFailed):
-        return Handshake(error="invalid or expired token")
-    return Handshake(user=user, expires=expires, session=session)
+        return SocketCredential()
+    return SocketCredential(user=user, expires=expires, session=session)
 
 
 @in_db_thread
@@ -115,13 +115,12 @@ class JWTAuthMiddleware:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        """Set scope["user"], ["token_exp"], ["session"] and ["auth_error"], then call the app."""
+        """Set scope["user"], ["token_exp"] and ["session"], then call the app."""
         found = await authenticate(scope)
         scope = {
             **scope,
             "user": found.user,
             "token_exp": found.expires,
             "session": found.session,
-            "auth_error": found.error,
         }
         return await self.app(scope, receive, send)

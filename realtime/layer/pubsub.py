@@ -4,12 +4,12 @@ RedisPubSubChannelLayer hands the raw bytes of a group message to every local ch
 each channel's receive() runs msgpack over the same bytes: in a room of 500 members that is 500 decodes
 of one message in one process (about a tenth of its CPU in the big-room profile). Here the shard's
 receiver decodes a group message once and queues the same dict for every local channel of the group;
-receive() returns it as is. Consumers treat layer messages as read-only (realtime.consumers never
+receive() returns it as is. Consumers treat layer messages as read-only (realtime.socket.consumer never
 mutates one), so sharing the dict is safe. Everything else, Redis and its pub/sub channels included, is
 channels-redis's own: processes running this layer and ones running the stock layer interoperate.
 
 The local fan-out goes one step further: a socket whose consumer has `attach`ed itself is offered the
-group message right there, as a realtime.fanout.Fanout shared by all the group's local sockets, and
+group message right there, as a realtime.layer.fanout.Fanout shared by all the group's local sockets, and
 whatever it takes now (its next new message, written as a frame prepared once) needs no queue, no task
 wake-up and no dispatch. It takes only a new message that is its next seq in the chat, and never while
 an event of another kind waits in its queue or is being handled (`barrier_queued()`, counted out by the
@@ -17,7 +17,7 @@ consumer's dispatch): a new message must not overtake a removal, a ban or a sess
 messages are no barrier, since the socket's cursor orders them. The rest is queued as before.
 
 Before any of that, a chat's `new_message`s are put in seq order once for the process
-(realtime.ordering), so that every socket is handed its next seq and stays on the fan-out path.
+(realtime.layer.ordering), so that every socket is handed its next seq and stays on the fan-out path.
 """
 
 import asyncio
@@ -32,10 +32,10 @@ from channels_redis.pubsub import (
 )
 
 from chatproject.conf import chat_settings
-from realtime.fanout import Fanout
 from realtime.groups import chat_id_of_group
-from realtime.ordering import ChatOrder
-from realtime.protocol import ServerEvent, layer_type
+from realtime.layer.fanout import Fanout
+from realtime.layer.ordering import ChatOrder
+from realtime.protocol.event_types import ServerEvent, layer_type
 
 logger = logging.getLogger(__name__)
 

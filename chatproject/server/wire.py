@@ -3,14 +3,14 @@
 Daphne hands an app only `send()`, which for every text frame encodes it to UTF-8, logs, and has autobahn
 build the frame (header, length) and log again with eagerly formatted arguments: in a room of 500 that is
 500 times the same work for one message. autobahn's own answer is a prepared message, framed once and
-written to each connection (`PreparedMessage`, `sendPreparedMessage`). `install()` offers it to the app
+written to each connection (`PreparedMessage`, `sendPreparedMessage`). `offer_wire()` offers it to the app
 as the ASGI scope extension `chat.wire`: the socket's `SocketWire`, whose `write()` puts a prepared
 frame on the socket's transport when that is what autobahn would do itself (the socket open, no
 compression, nothing queued ahead), and otherwise says no, so the caller sends the ordinary way.
 
 It never lets a socket hold more unsent output than the ordinary path would: a frame that would take
 the socket over WS_MAX_BUFFERED_BYTES is refused here, and the ordinary path then sends it and holds
-its consumer until the client drains (chatproject.transport_limits).
+its consumer until the client drains (chatproject.server.websocket).
 """
 
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from autobahn.websocket.protocol import PreparedMessage, WebSocketProtocol
 
 from chatproject.conf import chat_settings
-from chatproject.transport_limits import unsent_bytes
+from chatproject.server.buffers import unsent_bytes
 
 SCOPE_EXTENSION = "chat.wire"
 
@@ -83,21 +83,13 @@ def _send_now(transport: Any, frame: bytes, unsent: int) -> None:
     transport.write(frame)
 
 
-def install() -> None:
-    """Give every Daphne WebSocket connection's scope its SocketWire; once per process, without Daphne a no-op."""
-    try:
-        from daphne.server import Server
-        from daphne.ws_protocol import WebSocketProtocol as DaphneWebSocketProtocol
-    except ImportError:  # pragma: no cover - another ASGI server
-        return
-    original = Server.create_application
-    if getattr(original, "_offers_wire", False):
-        return
+def offer_wire(server: Any, websocket_protocol: Any) -> None:
+    """Give every Daphne WebSocket connection's scope its SocketWire (the `chat.wire` extension)."""
+    original = server.create_application
 
     def create_application(self: Any, protocol: Any, scope: dict[str, Any]) -> Any:
-        if isinstance(protocol, DaphneWebSocketProtocol):
+        if isinstance(protocol, websocket_protocol):
             scope["extensions"] = {**(scope.get("extensions") or {}), SCOPE_EXTENSION: SocketWire(protocol)}
         return original(self, protocol, scope)
 
-    create_application._offers_wire = True  # type: ignore[attr-defined]
-    Server.create_application = create_application  # type: ignore[method-assign]
+    server.create_application = create_application

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatproject import metrics
-from realtime.protocol import Reply, ServerEvent
+from realtime.protocol.event_types import Reply, ServerEvent
 
 logger = logging.getLogger(__name__)
 

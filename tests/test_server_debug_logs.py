@@ -1,4 +1,4 @@
-"""autobahn's debug-log arguments are computed only when a debug line is written (chatproject.autobahn_logs)."""
+"""autobahn's debug-log arguments are computed only when a debug line is written (chatproject.server.debug_logs)."""
 
 import pprint
 
@@ -6,18 +6,18 @@ from autobahn import util
 from autobahn.twisted import websocket as twisted_websocket
 from autobahn.websocket import protocol
 
-from chatproject import autobahn_logs
+from chatproject.server import debug_logs
 
 
 def test_installed_log_arguments_are_deferred_and_format_as_autobahn_would():
-    autobahn_logs.install()
+    debug_logs.defer_debug_log_arguments()
     calls = []
 
     def counted(value):
         calls.append(value)
         return util.hlval(value)
 
-    deferred = autobahn_logs.Deferred(counted, 42)
+    deferred = debug_logs.Deferred(counted, 42)
     assert calls == []  # nothing computed until formatted
     assert f"{deferred}" == util.hlval(42)
     assert calls == [42]
@@ -29,7 +29,7 @@ def test_installed_log_arguments_are_deferred_and_format_as_autobahn_would():
 
 
 def test_timings_still_print_as_text():
-    autobahn_logs.install()
+    debug_logs.defer_debug_log_arguments()
     timings = protocol.Timings()
     timings.track("x")
     assert isinstance(str(timings), str)
@@ -37,7 +37,7 @@ def test_timings_still_print_as_text():
 
 
 def test_install_twice_wraps_once():
-    autobahn_logs.install()
+    debug_logs.defer_debug_log_arguments()
     first = protocol.hltype
-    autobahn_logs.install()
+    debug_logs.defer_debug_log_arguments()
     assert protocol.hltype is first
