@@ -1,9 +1,9 @@
 """Django's Redis cache with one client, and so one connection pool, per process.
 
 Django keeps a cache object per asyncio context (its CacheHandler is context-local), and Daphne runs
-every request in a new context, so each request built a new RedisCache, a new redis-py connection pool
-and a new TCP connection to Redis: in py-spy's samples of GET /api/me, opening that connection was a
-sixth of the request. This backend shares one RedisCacheClient (its pools are thread-safe, and redis-py
+every request in a new context, so each request would build a new RedisCache, a new redis-py connection
+pool and a new TCP connection to Redis (what that cost: bench/README.md, issue 12's second step). This
+backend shares one RedisCacheClient (its pools are thread-safe, and redis-py
 re-creates them in a forked child) among every cache object of the same configuration in the process.
 """
 

@@ -2,10 +2,10 @@
 
 autobahn builds the arguments of its debug log calls eagerly, whether debug logging is on or not:
 every handshake pretty-prints the protocol's whole configuration (`pformat`), and every frame sent
-through `sendData` or bytes received through `dataReceived` colours three values with click
-(`hltype`, `hlval`). In py-spy's samples of a reconnect storm that was a sixth of Daphne's CPU
-(bench/README.md). txaio formats a log event's arguments with `format()` only when the event is
-written, so handing it a deferred value costs nothing when debug is off and prints the same when on.
+through `sendData` or bytes received through `dataReceived` colours three values with click (`hltype`,
+`hlval`); what that cost a reconnect storm is in bench/README.md. txaio formats a log event's
+arguments with `format()` only when the event is written, so handing it a deferred value costs
+nothing when debug is off and prints the same when on.
 
 Patched: the module globals `pformat`, `hltype` and `hlval` of `autobahn.websocket.protocol` and
 `hltype`, `hlval` of `autobahn.twisted.websocket` (all their uses there are log arguments), and

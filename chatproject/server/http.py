@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 LINGER_SECONDS = 5.0
 
 
-# Bodies only: Daphne's error path sends Content-Type alone, so its 503 has no Retry-After, as before.
+# Bodies only: Daphne's error path sends Content-Type alone, so its 503 has no Retry-After.
 _DAPHNE_ERRORS = {
     error.status_code: error.as_dict()
     for error in (BadRequestError(), InternalError(), ServiceUnavailableError())

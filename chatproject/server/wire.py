@@ -64,8 +64,8 @@ def _send_now(transport: Any, frame: bytes, unsent: int) -> None:
     """transport.write(frame), sent at once when Twisted holds nothing unsent (`unsent`) for the socket.
 
     Twisted's write() buffers and registers the socket with the event loop for writability, and the
-    loop sends and unregisters it on its next turn: two epoll_ctl calls and two callbacks per frame,
-    a fifth of a big room's CPU in py-spy's samples. A socket with nothing queued is almost always
+    loop sends and unregisters it on its next turn: two epoll_ctl calls and two callbacks per frame
+    (their cost: bench/README.md, issue 12's third step). A socket with nothing queued is almost always
     writable, so the frame goes to the kernel now (Twisted's own writeSomeData, as doWrite would call
     it), and only what the kernel did not take is left to write(). Not over TLS, where write() encrypts.
     """

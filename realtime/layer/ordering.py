@@ -1,11 +1,11 @@
 """Each chat's new messages put in `seq` order once per process, before any socket sees them.
 
 Concurrent senders commit a chat's messages in seq order (the chat row lock), but their broadcasts
-leave from different threads and processes, so a process may receive seq 8 before seq 7. When every
-socket decided order on its own, each one held 8 for 7, its queue was then non-empty, every later
-frame took the per-socket slow path (about 3x the CPU of the local fan-out), and the queue only grew:
-throughput fell as load rose (issue 19). Here the process's channel layer keeps, per chat, the next
-seq it expects, and hands the group's sockets the chat's messages in order:
+leave from different threads and processes, so a process may receive seq 8 before seq 7. Were each
+socket to hold 8 for 7 on its own, its queue would be non-empty and every later frame would take the
+per-socket slow path (several times the CPU of the local fan-out), so the queue would only grow. The
+process's channel layer keeps, per chat, the next seq it expects, and hands the group's sockets the
+chat's messages in order:
 
 - the expected seq goes out at once, with whatever waited behind it;
 - a seq ahead of it waits up to WS_REORDER_WAIT_SECONDS for the ones before it; a gap that outlives

@@ -14,7 +14,7 @@ whatever it takes now (its next new message, written as a frame prepared once) n
 wake-up and no dispatch. It takes only a new message that is its next seq in the chat, and never while
 an event of another kind waits in its queue or is being handled (`barrier_queued()`, counted out by the
 consumer's dispatch): a new message must not overtake a removal, a ban or a session's end. Queued new
-messages are no barrier, since the socket's cursor orders them. The rest is queued as before.
+messages are no barrier, since the socket's cursor orders them. The rest is queued.
 
 Before any of that, a chat's `new_message`s are put in seq order once for the process
 (realtime.layer.ordering), so that every socket is handed its next seq and stays on the fan-out path.
