@@ -69,11 +69,19 @@ async def first_answer(ws: ClientConnection, wait: float) -> tuple[str, float]:
     return "open", 0.0
 
 
+# A socket that fails this many times (no answer, or closed without a time to come back) is given up.
+CONNECT_FAILURES = 12
+# However often it is shed, a socket stops trying after this long.
+CONNECT_DEADLINE_SECONDS = 300.0
+
+
 async def _connect(spec: dict[str, Any], limit: asyncio.Semaphore) -> ClientConnection | None:
-    """Open one socket as client.js would: a handshake shed or closed at once is tried again after the
-    longer of its retry_after and a backoff."""
+    """Open one socket as client.js would: a handshake shed (`server_busy`) comes back at its retry_after
+    as often as it is shed, one closed or failed at once after a backoff, at most CONNECT_FAILURES times."""
     async with limit:
-        for attempt in range(12):
+        failures = 0
+        deadline = time.monotonic() + CONNECT_DEADLINE_SECONDS
+        while failures < CONNECT_FAILURES and time.monotonic() < deadline:
             try:
                 ws = await connect(
                     spec["url"],
@@ -85,12 +93,14 @@ async def _connect(spec: dict[str, Any], limit: asyncio.Semaphore) -> ClientConn
                     max_queue=4096,
                 )
             except (OSError, TimeoutError, Exception):
+                failures += 1
                 await asyncio.sleep(0.5)
                 continue
             outcome, retry_after = await first_answer(ws, 0.15)
             if outcome == "open":
                 return ws
-            await asyncio.sleep(retry_wait(outcome, retry_after, attempt))
+            await asyncio.sleep(retry_wait(outcome, retry_after, failures))
+            failures += outcome != "busy"
     return None
 
 
