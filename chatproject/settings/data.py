@@ -36,8 +36,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Tests that run their own threads open one connection each; a pool gains nothing there.
         del DATABASES["default"]["OPTIONS"]["pool"]
 else:
+    # The embedded SQLite of `make run`, for a few people chatting at once. WAL: readers do not block
+    # the writer nor it them. IMMEDIATE: a transaction takes the write lock when it begins, so a second
+    # writer waits out `timeout` for it; a deferred one that read first and then wrote was refused at
+    # once with "database is locked" (a 503), whatever the timeout.
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
