@@ -134,6 +134,27 @@ class MessageHistoryQuerySerializer(serializers.Serializer[Any]):
         help_text="Only messages newer than this seq, and the page is oldest first: how a reconnecting "
         "client catches up in order, without gaps or duplicates.",
     )
+    around_seq = StrictIntegerField(
+        from_query=True,
+        required=False,
+        min_value=1,
+        max_value=BIGINT_MAX,
+        help_text="The page around this seq, oldest first: limit // 2 newer messages and the rest older, "
+        "this one included (more on one side when the other runs out), to open a chat at a search "
+        "result or a quoted message. Not with offset, before_seq or after_seq.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """around_seq is a page of its own: the other cursors would contradict it."""
+        if attrs.get("around_seq") is not None:
+            others = [name for name in ("before_seq", "after_seq") if attrs.get(name) is not None]
+            if attrs.get("offset"):
+                others.append("offset")
+            if others:
+                raise serializers.ValidationError(
+                    {name: ["cannot be combined with around_seq"] for name in others}
+                )
+        return attrs
 
 
 # --- edits, reactions, changes, search -----------------------------------------------------------

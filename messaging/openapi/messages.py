@@ -81,7 +81,7 @@ message_schema = extend_schema_view(
         responses={
             200: OpenApiResponse(
                 MessageListPayloadSerializer,
-                description="Newest first; oldest first with after_seq.",
+                description="Newest first; oldest first with after_seq or around_seq.",
                 examples=[
                     OpenApiExample("messages", value={"messages": [MESSAGE, OLDER]}, response_only=True)
                 ],

@@ -34,6 +34,7 @@ def message_history(
     offset: int = 0,
     before_seq: int | None = None,
     after_seq: int | None = None,
+    around_seq: int | None = None,
     mark_mine: bool = True,
     max_limit: int = MAX_PAGE_SIZE,
 ) -> list[Message]:
@@ -49,6 +50,10 @@ def message_history(
     """
     member_check(chat_id=chat_id, user=user)
     limit = clamp_limit(limit, max_limit)
+    if around_seq is not None:
+        page = _around(chat_id, min(around_seq, BIGINT_MAX), limit)
+        messages_load_details(page, viewer=user if mark_mine else None)
+        return page
     # Deleted messages stay as tombstones (deleted: true, empty content), so seqs stay gap-free.
     where, params = ["chat_id = %s"], [chat_id]
     if before_seq is not None:
@@ -64,6 +69,19 @@ def message_history(
     )
     messages_load_details(page, viewer=user if mark_mine else None)
     return page
+
+
+def _around(chat_id: int, seq: int, limit: int) -> list[Message]:
+    """Up to `limit` messages around `seq`, oldest first: limit // 2 newer ones, the rest older (`seq`
+    included); when one side runs out, more of the other. Two index scans from `seq`, each at most
+    `limit` rows."""
+    older = _page(
+        f"{_SELECT} WHERE chat_id = %s AND seq <= %s ORDER BY seq DESC LIMIT %s", [chat_id, seq, limit]
+    )
+    newer = _page(f"{_SELECT} WHERE chat_id = %s AND seq > %s ORDER BY seq LIMIT %s", [chat_id, seq, limit])
+    take_newer = min(len(newer), max(limit // 2, limit - len(older)))
+    take_older = min(len(older), limit - take_newer)
+    return [*reversed(older[:take_older]), *newer[:take_newer]]
 
 
 # A page as one plain statement, its rows made into Message instances the way the ORM does it

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from accounts.tests.factories import UserFactory
 from chatproject.conf import chat_settings
 from chats.models import Chat, ChatMember
 from chats.tests.factories import add_messages, group_chat, private_chat
@@ -276,6 +277,46 @@ def test_history_returns_newer_messages_oldest_first_when_after_seq(auth_client,
     add_messages(chat, bob, 10)
 
     assert seqs(auth_client.get(f"/api/messages/get?chat_id={chat.pk}&after_seq=6&limit=3")) == [7, 8, 9]
+
+
+@pytest.mark.parametrize(
+    ("around", "limit", "expected"),
+    [
+        (5, 5, [3, 4, 5, 6, 7]),  # it, the older half, the newer rest
+        (5, 4, [4, 5, 6, 7]),  # limit // 2 newer, the rest (it included) older
+        (9, 5, [6, 7, 8, 9, 10]),  # one newer left: more older
+        (2, 5, [1, 2, 3, 4, 5]),  # one older left: more newer
+        (50, 3, [8, 9, 10]),  # past the newest: the newest page, oldest first
+        (5, 1, [5]),
+    ],
+)
+def test_history_around_seq_is_the_page_centred_on_it_oldest_first(
+    auth_client, bob, chat, around, limit, expected
+):
+    add_messages(chat, bob, 10)
+
+    response = auth_client.get(f"/api/messages/get?chat_id={chat.pk}&around_seq={around}&limit={limit}")
+
+    assert seqs(response) == expected
+
+
+@pytest.mark.parametrize("other", ["before_seq=8", "after_seq=2", "offset=1"])
+def test_history_around_seq_with_another_cursor_is_a_400_naming_it(auth_client, bob, chat, other):
+    add_messages(chat, bob, 10)
+
+    response = auth_client.get(f"/api/messages/get?chat_id={chat.pk}&around_seq=5&{other}")
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {other.split("=")[0]: ["cannot be combined with around_seq"]}
+
+
+def test_history_around_seq_of_a_chat_you_are_not_in_is_403(make_client, bob, chat):
+    add_messages(chat, bob, 3)
+
+    response = make_client(UserFactory()).get(f"/api/messages/get?chat_id={chat.pk}&around_seq=2")
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "user is not a member of the chat"
 
 
 def test_history_pages_through_whole_chat_without_gaps_or_duplicates_when_following_after_seq(
