@@ -35,6 +35,7 @@ BUSINESS_RULE_400 = {
     # "Strip, then a letter or digit, or 3+ characters": Unicode letters and Python's whitespace need
     # \p{L} and a Unicode \s, which OpenAPI's ECMA-262 patterns do not portably have.
     ("GET", "/api/messages/search"): "q has no letter or digit and is under 3 characters once trimmed",
+    ("GET", "/api/messages/get"): "around_seq is given with offset, before_seq or after_seq",
 }
 # Schema-valid requests that a business rule answers with 415, stated in the schema's 415 description:
 BUSINESS_RULE_415 = {

@@ -87,7 +87,8 @@ message_schema = extend_schema_view(
                 ],
             ),
             400: error_response(
-                "Missing or non-integer chat_id, limit < 1, offset < 0, or a negative cursor.",
+                "Missing or non-integer chat_id, limit < 1, offset < 0, a negative cursor, or around_seq "
+                "given with offset, before_seq or after_seq.",
                 "chat_id: This field is required.",
                 "invalid",
             ),
