@@ -2,9 +2,10 @@
 while senders keep sending; nothing may be lost or repeated.
 
 Every socket behaves as `client.js` does. It opens with `?resume=1` (its first frame is `resume`, so
-live messages wait for it), from the chat's newest seq when the run starts. On any close (1012 from the process that stops, 1013 from a busy one, 4429 while a
-slot of the closed socket is still counted) it reconnects after the longer of `retry_after` and a
-backoff with jitter, and resumes from the last seq it holds. Senders POST /api/messages/send with a
+live messages wait for it), from the chat's newest seq when the run starts. On any close (1012 from
+the process that stops, 1013 from a busy one, 4429 while a slot of the closed socket is still
+counted) it reconnects after a `server_busy` answer's `retry_after`, else after a backoff with
+jitter (bench.wsload.retry_wait), and resumes from the last seq it holds. Senders POST /api/messages/send with a
 `client_id` and repeat a send that got no answer with the same `client_id`, so a send caught in the
 restart is stored once.
 
@@ -12,13 +13,13 @@ At the end each socket must hold every seq of its chat after its start, once and
 figures: sockets closed with 1012 (those of the stopped process) and the time from the signal until
 the last of them had `resumed` on another process.
 
-Only the standard library and `websockets`: `make test` drives it as well (realtime/tests).
+Only the standard library, `websockets` and bench.wsload's retry rule: `make test` drives it as well
+(realtime/tests).
 """
 
 import asyncio
 import contextlib
 import json
-import random
 import time
 import urllib.error
 import urllib.request
@@ -31,11 +32,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-
-def backoff(attempt: int) -> float:
-    """client.js's reconnect wait: exponential, capped, half fixed and half random."""
-    ceiling = min(10.0, 0.5 * 2**attempt)
-    return ceiling / 2 + random.random() * ceiling / 2
+from bench.wsload import retry_wait
 
 
 @dataclass
@@ -79,7 +76,7 @@ async def keep_open(url: str, s: Socket, ready: asyncio.Event | None) -> None:
                 compression=None, ping_interval=None, close_timeout=2, max_queue=None,
             )  # fmt: skip
         except Exception:  # refused, reset, timed out: a failed connect is retried like a close
-            await asyncio.sleep(backoff(attempt))
+            await asyncio.sleep(retry_wait("failed", 0.0, attempt))
             attempt += 1
             continue
         s.trace.append(f"{time.time():.3f} open, resume from {s.last}")
@@ -109,12 +106,9 @@ async def keep_open(url: str, s: Socket, ready: asyncio.Event | None) -> None:
             return
         if code == 1012 and s.restarted_at is None:
             s.restarted_at = time.time()
-        # client.js: a server_busy answer's retry_after replaces the backoff, whose step stays.
-        if retry_after > 0:
-            await asyncio.sleep(retry_after)
-        else:
-            await asyncio.sleep(backoff(attempt))
-            attempt += 1
+        outcome = "busy" if retry_after > 0 else "closed"
+        await asyncio.sleep(retry_wait(outcome, retry_after, attempt))
+        attempt += outcome != "busy"  # client.js: only a close that names no time grows the backoff
 
 
 def post_send(base: str, token: str, chat_id: int, content: str, client_id: str) -> dict[str, Any] | None:
